@@ -1,0 +1,39 @@
+# boundbook: `make book` builds the whole book (executing every chapter), `make test` runs the
+# test suite. Both create .venv and install everything on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test venv browser lint clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: need python3.11 (or python3) on PATH"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "boundbook" >/dev/null
+	@touch $@
+
+venv: $(STAMP)
+
+book: venv
+	$(BIN)/boundbook build
+
+# Headless Chromium for the browser tests (Debian's package; needs root for apt-get).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	      || echo "make: could not install chromium; browser tests will be skipped"; \
+	  else echo "make: chromium missing and not root; browser tests will be skipped"; fi; }
+
+test: venv browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf _build

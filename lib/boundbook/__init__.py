@@ -1,0 +1,42 @@
+"""boundbook: check the derived bounds of gradient-descent theory papers.
+
+Public entry points (imported lazily, so the CLI starts without loading torch):
+
+- ``taylor_radius(a, dim=-1)``: pi / (max_k a_k - min_k a_k), the multiclass radius bound;
+- ``binary_taylor_radius(delta, Delta)``: sqrt(delta^2 + pi^2) / |Delta|, the exact binary radius;
+- ``directional_logit_derivatives(model, x, v)``: a = J_z v for a batch, from one JVP;
+- ``Claim``, ``Verdict``, ``decide``, ``report``: the claim framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "taylor_radius": "boundbook.numeric.radius",
+    "binary_taylor_radius": "boundbook.numeric.radius",
+    "batch_taylor_radius": "boundbook.numeric.radius",
+    "exact_radius": "boundbook.numeric.radius",
+    "directional_logit_derivatives": "boundbook.numeric.directional",
+    "logits_and_directional_derivatives": "boundbook.numeric.directional",
+    "Claim": "boundbook.claims",
+    "Verdict": "boundbook.claims",
+    "decide": "boundbook.claims",
+    "report": "boundbook.ledger",
+    "ParameterError": "boundbook.params",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'boundbook' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,84 @@
+"""Settings of the Ghosts-of-Softmax chapter (quick and full mode) and the measurement
+dictionaries its claims are decided from.
+
+The chapter's ``seed`` parameter is the first of a run of consecutive seeds: quick mode uses
+``seed, seed + 1, ...`` as many as it needs, full mode more of them. Seeds are never chosen
+because they pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GhostsSettings:
+    """What one run of the chapter computes (see :func:`settings`)."""
+
+    mode: str
+    seed: int
+    bound_instances: int
+    sweep_seeds: tuple[int, ...]
+    n_random: int
+    archgrid_multipliers: tuple[float, ...]
+    archgrid_seeds: tuple[int, ...]
+    held_seeds: tuple[int, ...]
+    held_base_lrs: tuple[float, ...]
+    temperatures: tuple[float, ...]
+    temperature_seeds: tuple[int, ...]
+
+
+def settings(mode: str, seed: int) -> GhostsSettings:
+    """Quick: CPU, about a minute. Full: the paper's seed counts and grids."""
+
+    def seeds(n: int) -> tuple[int, ...]:
+        return tuple(seed + i for i in range(n))
+
+    if mode == "quick":
+        return GhostsSettings(mode, seed, bound_instances=300, sweep_seeds=seeds(2),
+                              n_random=20, archgrid_multipliers=(10000.0,),
+                              archgrid_seeds=seeds(3), held_seeds=seeds(2),
+                              held_base_lrs=(1e-4, 1e-3, 1e-2),
+                              temperatures=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+                              temperature_seeds=seeds(3))
+    return GhostsSettings(mode, seed, bound_instances=5000, sweep_seeds=seeds(4), n_random=20,
+                          archgrid_multipliers=(10.0, 100.0, 1000.0, 10000.0),
+                          archgrid_seeds=seeds(5), held_seeds=seeds(5),
+                          held_base_lrs=(1e-4, 1e-3, 1e-2),
+                          temperatures=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0),
+                          temperature_seeds=seeds(5))
+
+
+def onset_table(sweeps: Sequence[Any]) -> dict[str, Any]:
+    """Flatten checkpoint sweeps (one per training seed) into the safe-step measurements:
+    one onset per (seed, stage, direction), with labels saying which."""
+    onsets, labels, unreached = [], [], []
+    for sweep in sweeps:
+        for stage, res in zip(sweep.stages, sweep.sweeps, strict=True):
+            if res is None:
+                unreached.append(f"seed {sweep.seed}, stage {stage:.2f}")
+                continue
+            for label, onset in zip(res.labels, res.onset, strict=True):
+                onsets.append(float(onset))
+                labels.append(f"seed {sweep.seed}, stage {stage:.2f}, {label}")
+    return {"onsets": onsets, "labels": labels, "threshold": float(sweeps[0].threshold),
+            "unreached_stages": unreached}
+
+
+def divergence_counts(result: Any) -> dict[str, Any]:
+    """Divergent runs and run counts per method of an archgrid spike result."""
+    div = np.asarray(result.divergent)
+    return {"divergent": {m: int(div[i].sum()) for i, m in enumerate(result.methods)},
+            "runs": {m: int(div[i].size) for i, m in enumerate(result.methods)}}
+
+
+def held_spike_accuracy(result: Any) -> dict[str, Any]:
+    """Median final test accuracy per method and base LR of the held-spike test."""
+    med = np.asarray(result.median_test_acc())
+    return {"median_test_acc": {m: [float(x) for x in med[i]]
+                                for i, m in enumerate(result.methods)},
+            "base_lrs": [float(x) for x in result.base_lrs]}

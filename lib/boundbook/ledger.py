@@ -1,0 +1,200 @@
+"""Ledger records: one JSON file per claim, the chapter's verdict table, and the ledger page.
+
+``report(chapter, measurements, run)`` is what a chapter's last (nbval-checked) cell calls. It
+
+1. turns the measurements into plain JSON (so that cached records re-decide exactly the same
+   verdict later, e.g. for ``boundbook mutate``),
+2. decides every claim's verdict (:func:`boundbook.claims.decide`) and runs its mutations,
+3. prints a deterministic table (no timings, no addresses; numbers rounded to each claim's
+   significant digits),
+4. writes ``<records>/<chapter>/<claim id>.json`` atomically.
+
+``write_ledger`` gathers all records into ``book/ledger.md`` (and returns them for ``--json``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from boundbook import paths
+from boundbook.claims import Evaluation, decide, mutate, round_sig
+from boundbook.params import RunParams
+
+
+def to_jsonable(x: Any) -> Any:
+    """Convert numpy/torch values and containers to JSON types; inf/nan become strings."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
+        x = x.tolist()
+    if isinstance(x, Mapping):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return x
+    raise TypeError(f"cannot store {type(x).__name__} in a ledger record")
+
+
+def num(x: Any) -> float:
+    """Inverse of :func:`to_jsonable` for one number ("inf" -> inf)."""
+    return float(x)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def make_record(ev: Evaluation, chapter: str, run: RunParams,
+                measurements: Mapping[str, Any]) -> dict[str, Any]:
+    c = ev.claim
+    muts = mutate(c, measurements)
+    return {
+        "id": c.id,
+        "chapter": chapter,
+        "title": c.title,
+        "paper": c.source.arxiv,
+        "source": str(c.source),
+        "family": c.family,
+        "statement": c.statement,
+        "printed_statement": c.printed_statement,
+        "verdict": ev.verdict.value,
+        "predicted": round_sig(ev.main.predicted, c.digits),
+        "measured": round_sig(ev.main.measured, c.digits),
+        "tolerance": c.tolerance.to_dict(),
+        "check": ev.main.to_dict(c.digits),
+        "printed_check": None if ev.printed is None else ev.printed.to_dict(c.digits),
+        "negative_control": {"label": c.control_label, "outcome": ev.control_text,
+                             **ev.control.to_dict(c.digits)},
+        "mutations": [{"mutation": m.mutation.name, "verdict": m.verdict.value,
+                       "caught": m.caught} for m in muts],
+        "mutation_score": f"{sum(m.caught for m in muts)}/{len(muts)}",
+        "mutation_exempt": c.mutation_exempt,
+        "paper_reports": c.paper_reports,
+        "mode": run.mode,
+        "seed": run.seed,
+        "measurements": measurements,
+    }
+
+
+def report(chapter: Any, measurements: Mapping[str, Mapping[str, Any]], run: RunParams,
+           records_dir: Path | None = None, show: bool = True) -> list[Evaluation]:
+    """Decide, print and record every claim of ``chapter`` (a Chapter or its slug)."""
+    from boundbook.chapters import get
+
+    ch = get(chapter) if isinstance(chapter, str) else chapter
+    missing = [c.id for c in ch.claims if c.id not in measurements]
+    extra = sorted(set(measurements) - {c.id for c in ch.claims})
+    if missing or extra:
+        raise KeyError(f"report({ch.slug}): measurements missing for {missing}, "
+                       f"unknown claims {extra}")
+    cached = json.loads(json.dumps(to_jsonable(measurements)))
+    evaluations = [decide(c, cached[c.id]) for c in ch.claims]
+    records = [make_record(ev, ch.slug, run, cached[ev.claim.id]) for ev in evaluations]
+    if show:
+        print(verdict_table(records))
+    out = (records_dir or paths.records()) / ch.slug
+    for rec in records:
+        atomic_write_text(out / f"{rec['id']}.json", json.dumps(rec, indent=1) + "\n")
+    return evaluations
+
+
+def verdict_table(records: list[dict[str, Any]]) -> str:
+    """The deterministic verdict table printed by a chapter's last cell."""
+    head = ("claim", "verdict", "predicted", "measured", "negative control", "mutations")
+    rows = [head] + [(r["id"], r["verdict"], str(r["predicted"]), str(r["measured"]),
+                      r["negative_control"]["outcome"], r["mutation_score"]) for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def load_records(records_dir: Path | None = None) -> list[dict[str, Any]]:
+    """All records, in registry (book) order; records of unknown chapters come last."""
+    from boundbook.chapters import registry
+
+    base = records_dir or paths.records()
+    order = {c.id: i for i, c in enumerate(
+        c for ch in registry().values() for c in ch.claims)}
+    recs = [json.loads(p.read_text()) for p in sorted(base.glob("*/*.json"))]
+    return sorted(recs, key=lambda r: (order.get(r["id"], len(order)), r["id"]))
+
+
+def ledger_markdown(records: list[dict[str, Any]]) -> str:
+    from boundbook.chapters import registry
+
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    caught = sum(int(r["mutation_score"].split("/")[0]) for r in records)
+    total = sum(int(r["mutation_score"].split("/")[1]) for r in records)
+    ran = {r["id"] for r in records}
+    not_run = [c.id for ch in registry().values() for c in ch.claims if c.id not in ran]
+    lines = [
+        "# Ledger of claims",
+        "",
+        "Every claim the book checks, with the verdict its chapter's code decided. This page is",
+        "generated by `boundbook ledger` from the records the chapters write; do not edit it.",
+        "",
+        f"**{len(records)} claims**: "
+        + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+        + f". Mutations caught: **{caught}/{total}**.",
+        "",
+    ]
+    if not_run:
+        lines += [f"Registered but not yet run: {', '.join(not_run)}.", ""]
+    lines += ["| claim | chapter | family | source | verdict | predicted | measured | "
+              "tolerance | negative control | mutations |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        esc = {k: str(r[k]).replace("|", "\\|") for k in ("title", "source")}
+        lines.append(
+            f"| **{r['id']}**: {esc['title']} | [{r['chapter']}](../notebooks/{r['chapter']}.ipynb)"
+            f" | {r['family']} | {esc['source']} | **{r['verdict']}** | {r['predicted']} | "
+            f"{r['measured']} | {r['tolerance']['value']}: {r['tolerance']['why']} | "
+            f"{r['negative_control']['label']}: {r['negative_control']['outcome']} | "
+            f"{r['mutation_score']} |")
+    exempt = [r for r in records if r["mutation_exempt"]]
+    if exempt:
+        lines += ["", "## Mutations a claim may survive, and why", ""]
+        lines += [f"- **{r['id']}**: {r['mutation_exempt']}" for r in exempt]
+    lines += ["", "## Verdicts", "",
+              "`holds`: the check passes and its negative control fails. `tight`: holds, and the "
+              "measured threshold is within 10% of the bound. `violated`: the measurement "
+              "contradicts the statement. `erratum`: the statement as printed fails, the derived "
+              "one holds. `inconclusive`: the negative control passed too, so the check could "
+              "not discriminate.", ""]
+    return "\n".join(lines)
+
+
+def write_ledger(records_dir: Path | None = None, page: Path | None = None
+                 ) -> list[dict[str, Any]]:
+    """Gather the records, (re)write ``book/ledger.md`` atomically, return the records."""
+    records = load_records(records_dir)
+    atomic_write_text(page or paths.book() / "ledger.md", ledger_markdown(records))
+    return records

@@ -1,0 +1,1 @@
+"""Numerical (numpy / torch / mpmath) checks of the bounds checked in the book."""

@@ -1,0 +1,1 @@
+"""Symbolic (sympy) derivations of the bounds checked in the book."""

@@ -1,0 +1,292 @@
+"""Fast tests for boundbook.experiments.ghosts_of_softmax and its plots (tiny settings)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+from torch import nn
+
+matplotlib.use("Agg")
+
+from boundbook.data import Split, load_digits_split  # noqa: E402
+from boundbook.experiments import ghosts_of_softmax as gs  # noqa: E402
+
+R_GRID = np.logspace(-4, np.log10(30), 25)
+
+
+@pytest.fixture(scope="module")
+def split() -> Split:
+    return load_digits_split()
+
+
+@pytest.fixture(scope="module")
+def model(split: Split) -> nn.Module:
+    return gs.train_classifier(split)
+
+
+@pytest.fixture(scope="module")
+def sweep(model: nn.Module, split: Split) -> gs.SweepResult:
+    return gs.one_step_sweep(model, split, R_GRID, n_random=3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def spike(split: Split) -> gs.SpikeResult:
+    return gs.spike_test(split, base_lrs=(1e-2,), seeds=(0,), steps=30, spike_step=10)
+
+
+CKPT = dict(stages=(0.5, 0.8, 1.01), r_grid=np.logspace(-2, 1.5, 10), n_random=2,
+            eval_size=64, max_steps=40)
+ARCH = dict(multipliers=(10, 10000), seeds=(0, 1), steps=30, spike_step=10,
+            hidden=(16, 16, 16))
+
+
+@pytest.fixture(scope="module")
+def ckpt(split: Split) -> gs.CheckpointSweepResult:
+    return gs.checkpoint_sweep(split, seed=0, **CKPT)
+
+
+@pytest.fixture(scope="module")
+def arch(split: Split) -> gs.ArchgridResult:
+    return gs.archgrid_spike_test(split, **ARCH)
+
+
+def test_first_crossing() -> None:
+    grid = np.array([0.1, 1.0, 10.0])
+    assert gs.first_crossing(grid, np.array([1.0, 1.2, 3.0]), 1.1) == 1.0
+    assert gs.first_crossing(grid, np.array([1.0, 1.0, 1.0]), 1.1) == math.inf
+    assert gs.first_crossing(grid, np.array([1.0, np.nan, 1.0]), 1.1) == 1.0
+
+
+def test_batch_schedule_deterministic() -> None:
+    a = gs.batch_schedule(100, 32, 10, seed=0)
+    b = gs.batch_schedule(100, 32, 10, seed=0)
+    c = gs.batch_schedule(100, 32, 10, seed=1)
+    assert a.shape == (10, 32) and (a == b).all() and not (a == c).all()
+    # one epoch = 3 disjoint batches
+    assert len(set(a[:3].flatten().tolist())) == 96
+    assert gs.batch_schedule(100, None, 10, seed=0) is None
+
+
+def test_train_classifier_accuracy(model: nn.Module, split: Split) -> None:
+    assert not model.training
+    ev = gs.evaluate(model, split)
+    assert ev["test_accuracy"] > 0.90
+
+
+def test_sweep_shapes(sweep: gs.SweepResult) -> None:
+    n_dir, n_r = 4, R_GRID.size
+    assert sweep.labels == ["gradient", "random 1", "random 2", "random 3"]
+    assert sweep.loss_ratio.shape == (n_dir, n_r)
+    assert sweep.accuracy.shape == sweep.flip_fraction.shape == sweep.tau.shape == (n_dir, n_r)
+    assert sweep.rho_a.shape == sweep.onset.shape == (n_dir,)
+    assert np.all(sweep.rho_a > 0) and np.all(np.isfinite(sweep.rho_a))
+    np.testing.assert_allclose(sweep.tau, sweep.rho_a[:, None] * R_GRID)
+    np.testing.assert_allclose(sweep.max_spread * sweep.rho_a, math.pi)
+    assert sweep.base_loss > 0
+
+
+def test_sweep_small_r_is_neutral(sweep: gs.SweepResult) -> None:
+    np.testing.assert_allclose(sweep.loss_ratio[:, 0], 1.0, atol=1e-3)
+    assert np.all(sweep.flip_fraction[:, 0] == 0.0)
+    # the gradient direction decreases the loss for a small step
+    assert sweep.loss_ratio[0, 5] < 1.0
+    # every onset is a grid point (or inf), and the ratio there reaches the threshold
+    for i, r in enumerate(sweep.onset):
+        if np.isfinite(r):
+            j = int(np.flatnonzero(R_GRID == r)[0])
+            assert sweep.loss_ratio[i, j] >= sweep.threshold
+            assert np.all(sweep.loss_ratio[i, :j] < sweep.threshold)
+
+
+def test_sweep_reproducible(model: nn.Module, split: Split, sweep: gs.SweepResult) -> None:
+    again = gs.one_step_sweep(model, split, R_GRID, n_random=3, seed=0)
+    assert np.array_equal(again.loss_ratio, sweep.loss_ratio)
+    assert np.array_equal(again.rho_a, sweep.rho_a)
+    other = gs.one_step_sweep(model, split, R_GRID, n_random=3, seed=1)
+    assert other.rho_a[0] == sweep.rho_a[0]  # same gradient direction
+    assert not np.array_equal(other.rho_a[1:], sweep.rho_a[1:])
+
+
+def test_sweep_to_dict_is_json(sweep: gs.SweepResult) -> None:
+    d = sweep.to_dict()
+    assert isinstance(d["loss_ratio"], list) and isinstance(d["base_loss"], float)
+    json.dumps(d)
+    json.dumps(sweep.to_dict(strict=True), allow_nan=False)
+
+
+def test_spike_radius_controller_respects_radius(spike: gs.SpikeResult) -> None:
+    i = spike.methods.index("radius")
+    r = spike.trace_r[i, 0]
+    assert np.isfinite(r).all()  # rho_a is computed at every step of the controller
+    assert np.all(r <= 1.0 + 1e-6)
+    tau, rho = spike.trace_tau[i, 0], spike.trace_rho_a[i, 0]
+    assert np.all(tau <= rho * (1.0 + 1e-6))
+    # after the spike the controller is active: the proposal exceeds the radius
+    assert np.nanmax(spike.trace_r_proposed[i, 0, 10:]) > 1.0
+    assert spike.max_r[i, 0, 0] <= 1.0 + 1e-6
+    assert not spike.divergent[i, 0, 0]
+
+
+def test_spike_shapes_and_flags(spike: gs.SpikeResult) -> None:
+    shape = (3, 1, 1)
+    for name in ("final_train_loss", "final_test_acc", "diverged", "divergence_step",
+                 "divergent", "max_r"):
+        assert getattr(spike, name).shape == shape
+    assert spike.trace_r.shape == (3, 1, 30)
+    # rho_a is traced every trace_every=5 steps for plain Adam, every step for the controller
+    adam = spike.methods.index("adam")
+    assert np.array_equal(np.flatnonzero(np.isfinite(spike.trace_rho_a[adam, 0])),
+                          np.arange(0, 30, 5))
+    assert np.all((spike.divergence_step >= 0) == spike.diverged)
+    assert len(spike.table()) == 3
+    json.dumps(spike.to_dict(strict=True), allow_nan=False)
+
+
+def test_spike_reproducible(split: Split, spike: gs.SpikeResult) -> None:
+    again = gs.spike_test(split, base_lrs=(1e-2,), seeds=(0,), steps=30, spike_step=10,
+                          methods=("radius",))
+    assert np.array_equal(again.final_train_loss[0], spike.final_train_loss[2])
+    assert np.array_equal(again.trace_r[0], spike.trace_r[2], equal_nan=True)
+
+
+def test_spike_nonfinite_recorded_not_raised(split: Split) -> None:
+    # a 1e30 x LR spike sends plain Adam's parameters to ~1e27, logits overflow -> NaN loss
+    res = gs.spike_test(split, base_lrs=(1e-3,), multiplier=1e30, seeds=(0,), steps=30,
+                        spike_step=10, methods=("adam",))
+    assert res.diverged[0, 0, 0]
+    k = int(res.divergence_step[0, 0, 0])
+    assert 10 <= k < 30
+    assert res.final_train_loss[0, 0, 0] == math.inf
+    assert res.divergent[0, 0, 0]
+    assert np.isnan(res.trace_loss[0, 0, k + 1:]).all()
+
+
+def test_temperature_study_small(split: Split) -> None:
+    res = gs.temperature_study(split, temperatures=(0.5, 2.0), seeds=(0,), steps=30, n_tau=30)
+    assert res.tau_onset.shape == res.r_onset.shape == res.rho_T.shape == (2, 1)
+    assert np.isfinite(res.tau_onset).all() and np.isfinite(res.r_onset).all()
+    np.testing.assert_allclose(res.rho_T, math.pi * res.temperatures[:, None] / res.delta_a)
+    np.testing.assert_allclose(res.r_onset, res.tau_onset / res.rho_T)
+    assert res.tau_grid.shape == res.loss_ratio.shape == (2, 1, 30)
+    assert res.n_finite == 2 and math.isfinite(res.std_log10_r)
+    np.testing.assert_allclose(res.ratio_log, res.std_log10_tau / res.std_log10_r)
+    json.dumps(res.to_dict())
+
+
+def test_sweep_eval_subset_equals_subset_split(model: nn.Module, split: Split) -> None:
+    idx = np.sort(np.random.default_rng(0).choice(len(split.y_train), 100, replace=False))
+    sub = Split(split.x_train[idx], split.y_train[idx], split.x_test, split.y_test)
+    a = gs.one_step_sweep(model, split, R_GRID, n_random=2, eval_indices=idx)
+    b = gs.one_step_sweep(model, sub, R_GRID, n_random=2)
+    assert a.n_samples == b.n_samples == 100
+    np.testing.assert_allclose(a.rho_a, b.rho_a, rtol=1e-6)
+    np.testing.assert_allclose(a.loss_ratio, b.loss_ratio, rtol=1e-5)
+    assert a.base_loss == pytest.approx(b.base_loss, rel=1e-6)
+
+
+def test_checkpoint_sweep_stages(ckpt: gs.CheckpointSweepResult) -> None:
+    n_r = CKPT["r_grid"].size
+    assert ckpt.stages.shape == ckpt.reached.shape == ckpt.step.shape == (3,)
+    # 50% and 80% are reached within 40 AdamW steps, 101% never (recorded, not raised)
+    assert ckpt.reached.tolist() == [True, True, False]
+    assert ckpt.step[2] == -1 and math.isnan(ckpt.test_accuracy[2]) and ckpt.sweeps[2] is None
+    assert ckpt.steps_trained == CKPT["max_steps"]
+    assert ckpt.test_acc_curve.shape == (ckpt.steps_trained + 1,)
+    assert 0 <= ckpt.step[0] <= ckpt.step[1]
+    for s in (0, 1):
+        k = ckpt.step[s]
+        # the checkpoint is the FIRST evaluation at or above the stage
+        assert ckpt.test_acc_curve[k] == ckpt.test_accuracy[s] >= ckpt.stages[s]
+        assert np.all(ckpt.test_acc_curve[:k] < ckpt.stages[s])
+        sw = ckpt.sweeps[s]
+        assert sw.labels == ["gradient", "random 1", "random 2"]
+        assert sw.loss_ratio.shape == (3, n_r) and sw.onset.shape == (3,)
+        assert sw.n_samples == CKPT["eval_size"] and np.all(sw.rho_a > 0)
+    assert np.all(ckpt.test_acc_curve < 1.01)
+    sub = ckpt.eval_indices
+    assert sub.shape == (64,) and np.unique(sub).size == 64 and np.all(np.diff(sub) > 0)
+    assert ckpt.onsets().shape == (3, 3) and np.isnan(ckpt.onsets()[2]).all()
+    rows = ckpt.summary()
+    assert len(rows) == 3 and rows[0]["onset_gradient"] == ckpt.sweeps[0].onset[0]
+    assert set(rows[2]) == {"stage", "reached", "step", "test_accuracy"}
+    assert rows[2]["reached"] is False and rows[2]["step"] == -1
+    json.dumps(ckpt.to_dict(strict=True), allow_nan=False)
+
+
+def test_checkpoint_sweep_reproducible(split: Split, ckpt: gs.CheckpointSweepResult) -> None:
+    again = gs.checkpoint_sweep(split, seed=0, **CKPT)
+    assert np.array_equal(again.step, ckpt.step)
+    assert np.array_equal(again.test_acc_curve, ckpt.test_acc_curve)
+    assert np.array_equal(again.eval_indices, ckpt.eval_indices)
+    for a, b in zip(again.sweeps[:2], ckpt.sweeps[:2], strict=True):
+        assert np.array_equal(a.loss_ratio, b.loss_ratio)
+        assert np.array_equal(a.rho_a, b.rho_a)
+
+
+def test_archgrid_shapes_and_divergence(arch: gs.ArchgridResult) -> None:
+    shape = (3, 2, 2)
+    for name in ("final_train_loss", "final_test_acc", "nonfinite", "nonfinite_step",
+                 "divergent", "divergence_step", "max_r"):
+        assert getattr(arch, name).shape == shape
+    assert arch.loss_curve.shape == (*shape, ARCH["steps"] + 1)
+    assert arch.trace_tau.shape == (3, 2, ARCH["steps"])
+    assert arch.median_test_acc().shape == arch.divergence_counts().shape == (3, 2)
+    assert len(arch.table()) == 6
+    np.testing.assert_array_equal(arch.loss_curve[..., -1], arch.final_train_loss)
+    assert np.array_equal(arch.divergent,
+                          arch.nonfinite | ~(arch.final_train_loss <= arch.divergence_loss))
+    assert np.array_equal(arch.divergence_step >= 0, arch.divergent)
+    for idx in zip(*np.nonzero(arch.divergent), strict=True):
+        k, curve = arch.divergence_step[idx], arch.loss_curve[idx]
+        assert not curve[k] <= arch.divergence_loss and np.all(curve[:k] <= arch.divergence_loss)
+    json.dumps(arch.to_dict(strict=True), allow_nan=False)
+
+
+def test_archgrid_single_step_spike(arch: gs.ArchgridResult) -> None:
+    k = ARCH["spike_step"]
+    tau = arch.trace_tau[arch.methods.index("adam"), 1]  # x10000, first seed
+    assert tau[k] / tau[k - 1] > 1000 and tau[k + 1] / tau[k - 1] < 100
+    # before the spike every multiplier follows the same full-batch trajectory
+    np.testing.assert_array_equal(arch.loss_curve[:, 0, :, : k + 1],
+                                  arch.loss_curve[:, 1, :, : k + 1])
+
+
+def test_archgrid_controller_respects_radius(arch: gs.ArchgridResult) -> None:
+    i = arch.methods.index("radius")
+    tau, rho = arch.trace_tau[i], arch.trace_rho_a[i]
+    assert np.isfinite(tau).all() and np.isfinite(rho).all()  # rho_a at every step
+    assert np.all(tau <= rho * (1.0 + 1e-6))
+    assert np.all(arch.max_r[i] <= 1.0 + 1e-6)
+    assert arch.trace_r_proposed[i, 1, ARCH["spike_step"]] > 1.0  # the controller acted
+    assert not arch.divergent[i].any()
+
+
+def test_archgrid_reproducible_and_fork_exact(split: Split, arch: gs.ArchgridResult) -> None:
+    # a second call, with the x10000 column alone (so no pre-spike prefix shared with the x10
+    # runs), reproduces that column of the grid bit for bit
+    one = gs.archgrid_spike_test(split, **{**ARCH, "multipliers": (10000,)})
+    for name in ("final_train_loss", "final_test_acc", "loss_curve", "trace_tau", "trace_r"):
+        assert np.array_equal(getattr(one, name)[:, 0], getattr(arch, name)[:, 1],
+                              equal_nan=True), name
+
+
+def test_plots_build(sweep: gs.SweepResult, spike: gs.SpikeResult, split: Split,
+                     ckpt: gs.CheckpointSweepResult, arch: gs.ArchgridResult) -> None:
+    from boundbook.plots import (
+        plot_archgrid,
+        plot_checkpoint_sweep,
+        plot_spike,
+        plot_sweep,
+        plot_temperature,
+    )
+    from matplotlib.figure import Figure
+
+    temp = gs.temperature_study(split, temperatures=(1.0, 4.0), seeds=(0,), steps=10, n_tau=20)
+    for fig in (plot_sweep(sweep), plot_spike(spike), plot_temperature(temp),
+                plot_checkpoint_sweep(ckpt), plot_archgrid(arch)):
+        assert isinstance(fig, Figure)
+        fig.canvas.draw()

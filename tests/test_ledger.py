@@ -1,0 +1,66 @@
+"""Records, the verdict table, the ledger page, and mutations reaching into the library."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from boundbook.chapters import registry
+from boundbook.chapters.ghosts_of_softmax import CHAPTER
+from boundbook.claims import Verdict, decide
+from boundbook.experiments import softmax_radius as sr
+from boundbook.ledger import atomic_write_text, ledger_markdown, load_records, to_jsonable
+from boundbook.numeric.radius import taylor_radius
+from boundbook.params import RunParams
+
+
+def test_to_jsonable_handles_numpy_torch_and_nonfinite():
+    import torch
+
+    out = to_jsonable({"a": np.array([1.0, np.inf]), "b": torch.tensor([2.0]), "c": math.nan,
+                       "d": (np.int64(3), True)})
+    assert out == {"a": [1.0, "inf"], "b": [2.0], "c": "nan", "d": [3, True]}
+    json.dumps(out, allow_nan=False)
+
+
+def test_atomic_write_leaves_no_temporary(tmp_path):
+    target = tmp_path / "x" / "f.json"
+    atomic_write_text(target, "1")
+    atomic_write_text(target, "2")
+    assert target.read_text() == "2" and [p.name for p in target.parent.iterdir()] == ["f.json"]
+
+
+def test_report_writes_one_record_per_claim_and_refuses_missing(tmp_path):
+    from boundbook.ledger import report
+
+    with pytest.raises(KeyError, match="missing"):
+        report(CHAPTER, {}, RunParams("quick", "cpu", 0), records_dir=tmp_path)
+
+
+def test_library_mutation_flips_a_verdict():
+    """Replacing pi by 1.1 pi inside the radius function (not a claim constant) makes the
+    multiclass bound claim fail: the check tests the library, not only the constants."""
+    claim = CHAPTER.claim("gos-multiclass-bound")
+    good = sr.multiclass_bound_ratios(100, seed=0)
+    bad = sr.multiclass_bound_ratios(100, seed=0, radius=lambda a: 1.1 * taylor_radius(a))
+    assert decide(claim, {"ratios": good}).verdict is Verdict.TIGHT
+    assert decide(claim, {"ratios": bad}).verdict is Verdict.VIOLATED
+
+
+def test_shifted_safe_threshold_flips_a_verdict():
+    claim = CHAPTER.claim("gos-safe-steps")
+    m = {"onsets": [1.3, 2.0, math.inf], "labels": ["a", "b", "c"], "threshold": 1.1}
+    assert decide(claim, m).verdict is not Verdict.VIOLATED
+    shifted = {**claim.constants, "r_safe": 1.5}
+    assert decide(claim, m, shifted).verdict is Verdict.VIOLATED
+
+
+def test_ledger_markdown_lists_every_claim(root):
+    records = load_records(root / "ledger" / "records")
+    page = ledger_markdown(records)
+    for ch in registry().values():
+        for c in ch.claims:
+            assert f"**{c.id}**" in page
+    assert "Mutations caught" in page

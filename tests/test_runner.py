@@ -1,0 +1,129 @@
+"""The runner: a crashed chapter fails loudly; a failed or killed run changes nothing."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from boundbook import cli
+from boundbook.chapters import Chapter
+from boundbook.runner import ChapterFailed, execute
+
+pytestmark = pytest.mark.slow
+
+
+def make_notebook(path: Path, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('mode = "quick"\ndevice = "auto"\nseed = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes() if p.exists() else b"<missing>")
+    return h.hexdigest()
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """A throwaway book root with a previous ledger record for chapter 'broken'."""
+    (tmp_path / "_toc.yml").write_text("root: x\n")
+    rec = tmp_path / "ledger" / "records" / "broken" / "old.json"
+    rec.parent.mkdir(parents=True)
+    rec.write_text('{"id": "old", "verdict": "holds"}\n')
+    monkeypatch.setenv("BOUNDBOOK_ROOT", str(tmp_path))
+    monkeypatch.delenv("BOUNDBOOK_RECORDS", raising=False)
+    return tmp_path
+
+
+def test_crashed_chapter_fails_with_name_and_cell(sandbox):
+    nb = sandbox / "notebooks" / "broken.ipynb"
+    make_notebook(nb, "raise RuntimeError('deliberately broken')")
+    before = digest([nb, sandbox / "ledger/records/broken/old.json"])
+    chapter = Chapter("broken", "Broken", "0000.00000", claims=())
+    with pytest.raises(ChapterFailed) as info:
+        execute(chapter, "quick", "cpu", 0)
+    msg = str(info.value)
+    assert "chapter broken failed" in msg and "cell" in msg and "deliberately broken" in msg
+    assert digest([nb, sandbox / "ledger/records/broken/old.json"]) == before
+    assert not [p for p in nb.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_run_exits_1_on_crashed_chapter(sandbox, monkeypatch, capsys):
+    make_notebook(sandbox / "notebooks" / "broken.ipynb", "1 / 0")
+    chapter = Chapter("broken", "Broken", "0000.00000", claims=())
+    monkeypatch.setattr("boundbook.chapters.registry", lambda: {"broken": chapter})
+    rc = cli.cmd_run(argparse.Namespace(chapters=[], mode="quick", device="cpu", seed=0,
+                                        out=None, no_progress=True))
+    err = capsys.readouterr().err
+    assert rc == 1 and "broken" in err and "ZeroDivisionError" in err
+
+
+def test_records_only_replaced_after_success(sandbox):
+    nb = sandbox / "notebooks" / "broken.ipynb"
+    make_notebook(nb, textwrap.dedent("""
+        import os, pathlib
+        d = pathlib.Path(os.environ["BOUNDBOOK_RECORDS"]) / "broken"
+        d.mkdir(parents=True)
+        (d / "new.json").write_text('{"id": "new", "verdict": "tight"}')
+    """))
+    res = execute(Chapter("broken", "Broken", "0000.00000", claims=()), "quick", "cpu", 0)
+    assert res.verdicts == {"new": "tight"}
+    names = sorted(p.name for p in (sandbox / "ledger/records/broken").iterdir())
+    assert names == ["new.json"]
+    executed = json.loads(nb.read_text())
+    assert any("injected-parameters" in c["metadata"].get("tags", []) for c in executed["cells"])
+
+
+SCRIPT = """
+import sys
+from boundbook.chapters import Chapter
+from boundbook import cli
+from boundbook.runner import execute
+import signal
+signal.signal(signal.SIGTERM, cli._interrupt)
+try:
+    execute(Chapter("broken", "Broken", "0000.00000", claims=()), "quick", "cpu", 0)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_run_leaves_notebook_and_ledger(sandbox, sig):
+    nb = sandbox / "notebooks" / "broken.ipynb"
+    make_notebook(nb, "import time\ntime.sleep(60)")
+    watched = [nb, sandbox / "ledger/records/broken/old.json"]
+    before = digest(watched)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "lib")}
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT], env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until papermill is executing (its temp file exists)
+        if [p for p in nb.parent.iterdir() if p.name.startswith(".broken.")]:
+            break
+        time.sleep(0.2)
+    time.sleep(3)
+    proc.send_signal(sig)
+    rc = proc.wait(timeout=60)
+    assert rc != 0
+    assert digest(watched) == before
+    names = sorted(p.name for p in (sandbox / "ledger/records/broken").iterdir())
+    assert names == ["old.json"]
+    if sig == signal.SIGTERM:  # a catchable signal also cleans up its temporary files
+        assert not [p for p in nb.parent.iterdir() if p.name.startswith(".")]
