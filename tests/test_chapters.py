@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from boundbook import paths
 from boundbook.chapters import registry
 from boundbook.claims import mutate

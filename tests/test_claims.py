@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from boundbook.claims import (
     Claim,
     Mutation,
@@ -16,8 +19,6 @@ from boundbook.claims import (
     mutate,
     round_sig,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def threshold_claim(**kw) -> Claim:

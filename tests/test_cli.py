@@ -8,10 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from boundbook.cli import main
-from boundbook.params import DEVICES, MODES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from boundbook.cli import main
+from boundbook.params import DEVICES, MODES
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

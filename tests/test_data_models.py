@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
 from boundbook.data import Split, load_digits_split
 from boundbook.models import mlp
-from torch import nn
 
 
 @pytest.fixture(scope="module")

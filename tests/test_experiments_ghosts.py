@@ -276,6 +276,8 @@ def test_archgrid_reproducible_and_fork_exact(split: Split, arch: gs.ArchgridRes
 
 def test_plots_build(sweep: gs.SweepResult, spike: gs.SpikeResult, split: Split,
                      ckpt: gs.CheckpointSweepResult, arch: gs.ArchgridResult) -> None:
+    from matplotlib.figure import Figure
+
     from boundbook.plots import (
         plot_archgrid,
         plot_checkpoint_sweep,
@@ -283,7 +285,6 @@ def test_plots_build(sweep: gs.SweepResult, spike: gs.SpikeResult, split: Split,
         plot_sweep,
         plot_temperature,
     )
-    from matplotlib.figure import Figure
 
     temp = gs.temperature_study(split, temperatures=(1.0, 4.0), seeds=(0,), steps=10, n_tau=20)
     for fig in (plot_sweep(sweep), plot_spike(spike), plot_temperature(temp),

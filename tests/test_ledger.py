@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from boundbook.chapters import registry
 from boundbook.chapters.ghosts_of_softmax import CHAPTER
 from boundbook.claims import Verdict, decide

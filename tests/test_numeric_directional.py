@@ -4,6 +4,8 @@ import math
 
 import pytest
 import torch
+from torch import nn
+
 from boundbook.numeric.directional import (
     directional_logit_derivatives,
     directional_logit_derivatives_fd,
@@ -15,7 +17,6 @@ from boundbook.numeric.directional import (
     params_to_flat,
 )
 from boundbook.numeric.radius import batch_taylor_radius
-from torch import nn
 
 
 def make_mlp(seed: int = 0) -> nn.Module:

@@ -5,6 +5,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from boundbook.numeric.radius import (
     DEFAULT_SERIES_ORDER,
     batch_taylor_radius,
@@ -15,8 +18,6 @@ from boundbook.numeric.radius import (
     series_radius_estimate,
     taylor_radius,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def test_taylor_radius_kinds():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from boundbook.chapters.ghosts_of_softmax import CHAPTER
-from boundbook.params import ParameterError, validate
 from hypothesis import given
 from hypothesis import strategies as st
+
+from boundbook.chapters.ghosts_of_softmax import CHAPTER
+from boundbook.params import ParameterError, validate
 
 
 def test_defaults_resolve(monkeypatch):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from boundbook import cli
 from boundbook.chapters import Chapter
 from boundbook.runner import ChapterFailed, execute

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import sympy as sp
+
 from boundbook.symbolic import softmax as S
 
 

@@ -13,13 +13,12 @@ pure functions of a measurement dictionary:
 
 The verdict is decided here, by code, from those outcomes (never typed by hand):
 
-=============  ==============================================================================
-``holds``      the check passes and the negative control fails
-``tight``      holds, and the measured threshold is within 10% of the bound
-``violated``   the check fails (the measurement contradicts the statement beyond tolerance)
-``erratum``    the statement *as printed* fails, the derived (corrected) statement holds
-``inconclusive`` the negative control passes as well: the check cannot discriminate
-=============  ==============================================================================
+- ``holds``: the check passes and the negative control fails;
+- ``tight``: holds, and the measured threshold is within 10% of the bound;
+- ``violated``: the check fails (the measurement contradicts the statement beyond tolerance);
+- ``erratum``: the statement *as printed* fails, the derived (corrected) statement holds;
+- ``inconclusive``: the negative control passes as well (the check cannot discriminate), or a
+  Monte-Carlo measurement's confidence interval straddles the bound.
 
 A *mutation* replaces one constant of the bound (``pi -> 1.1 pi``, ``2 -> 2.2``, a threshold
 shifted) and re-decides the verdict from the same, cached measurements. A mutation is *caught*
@@ -78,18 +77,26 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one check: the bound's prediction, the measurement, and agreement."""
+    """The result of one check: the bound's prediction, the measurement, and agreement.
+
+    A Monte-Carlo measurement carries its confidence ``interval``; when that interval
+    straddles the bound the check sets ``undecided`` and the verdict is ``inconclusive``.
+    """
 
     ok: bool
     predicted: float
     measured: float
     tight: bool = False
     note: str = ""
+    interval: tuple[float, float] | None = None
+    undecided: bool = False
 
     def to_dict(self, digits: int) -> dict[str, Any]:
         return {"ok": bool(self.ok), "predicted": round_sig(self.predicted, digits),
                 "measured": round_sig(self.measured, digits), "tight": bool(self.tight),
-                "note": self.note}
+                "interval": None if self.interval is None
+                else [round_sig(x, digits) for x in self.interval],
+                "undecided": bool(self.undecided), "note": self.note}
 
 
 Check = Callable[[Mapping[str, Any], Mapping[str, Any]], Outcome]
@@ -171,7 +178,7 @@ def decide(claim: Claim, measurements: Mapping[str, Any],
     printed = None
     if claim.printed is not None:
         printed = claim.check(measurements, {**consts, **claim.printed})
-    if control.ok:
+    if control.ok or main.undecided:
         verdict = Verdict.INCONCLUSIVE
     elif printed is not None and not printed.ok and main.ok:
         verdict = Verdict.ERRATUM

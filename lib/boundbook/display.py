@@ -37,3 +37,15 @@ def paper_vs_measured(evaluations: Sequence[Evaluation]) -> str:
                      + (f"; {ev.main.note}" if ev.main.note else ""),
                      f"**{ev.verdict.value}**"))
     return markdown_table(rows, ["claim", "paper reports", "we measure", "verdict"])
+
+
+class Plain(str):
+    """A string that displays without quotes (for MyST-NB ``glue`` into prose)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def plain(x: Any, digits: int = 3) -> Plain:
+    """``x`` as quote-free text, numbers rounded to ``digits`` significant digits."""
+    return Plain(fmt(x, digits))

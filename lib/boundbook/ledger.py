@@ -84,6 +84,7 @@ def make_record(ev: Evaluation, chapter: str, run: RunParams,
         "verdict": ev.verdict.value,
         "predicted": round_sig(ev.main.predicted, c.digits),
         "measured": round_sig(ev.main.measured, c.digits),
+        "interval": ev.main.to_dict(c.digits)["interval"],
         "tolerance": c.tolerance.to_dict(),
         "check": ev.main.to_dict(c.digits),
         "printed_check": None if ev.printed is None else ev.printed.to_dict(c.digits),
@@ -145,6 +146,16 @@ def load_records(records_dir: Path | None = None) -> list[dict[str, Any]]:
     return sorted(recs, key=lambda r: (order.get(r["id"], len(order)), r["id"]))
 
 
+def _interval(record: dict[str, Any]) -> str:
+    iv = record.get("interval")
+    return "" if not iv else f" (95% CI {iv[0]}–{iv[1]})"
+
+
+def _table_math(latex: str) -> str:
+    """Inline math that survives a pipe table (no literal '|' characters)."""
+    return "$" + latex.replace("\\|", r"\Vert ").replace("|", r"\vert ") + "$"
+
+
 def ledger_markdown(records: list[dict[str, Any]]) -> str:
     from boundbook.chapters import registry
 
@@ -168,15 +179,17 @@ def ledger_markdown(records: list[dict[str, Any]]) -> str:
     ]
     if not_run:
         lines += [f"Registered but not yet run: {', '.join(not_run)}.", ""]
-    lines += ["| claim | chapter | family | source | verdict | predicted | measured | "
+    lines += ["| claim | statement | chapter | family | source | verdict | predicted | measured | "
               "tolerance | negative control | mutations |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         esc = {k: str(r[k]).replace("|", "\\|") for k in ("title", "source")}
         lines.append(
-            f"| **{r['id']}**: {esc['title']} | [{r['chapter']}](../notebooks/{r['chapter']}.ipynb)"
+            f"| **{r['id']}**: {esc['title']} | {_table_math(r['statement'])} | "
+            f"[{r['chapter']}](../notebooks/{r['chapter']}.ipynb)"
             f" | {r['family']} | {esc['source']} | **{r['verdict']}** | {r['predicted']} | "
-            f"{r['measured']} | {r['tolerance']['value']}: {r['tolerance']['why']} | "
+            f"{r['measured']}{_interval(r)} | {r['tolerance']['value']}: "
+            f"{r['tolerance']['why']} | "
             f"{r['negative_control']['label']}: {r['negative_control']['outcome']} | "
             f"{r['mutation_score']} |")
     exempt = [r for r in records if r["mutation_exempt"]]

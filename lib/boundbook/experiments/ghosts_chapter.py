@@ -76,9 +76,10 @@ def divergence_counts(result: Any) -> dict[str, Any]:
             "runs": {m: int(div[i].size) for i, m in enumerate(result.methods)}}
 
 
-def held_spike_accuracy(result: Any) -> dict[str, Any]:
-    """Median final test accuracy per method and base LR of the held-spike test."""
+def held_spike_accuracy(result: Any, n_test: int) -> dict[str, Any]:
+    """Median final test accuracy per method and base LR of the held-spike test (measured on
+    ``n_test`` test samples)."""
     med = np.asarray(result.median_test_acc())
     return {"median_test_acc": {m: [float(x) for x in med[i]]
                                 for i, m in enumerate(result.methods)},
-            "base_lrs": [float(x) for x in result.base_lrs]}
+            "base_lrs": [float(x) for x in result.base_lrs], "n_test": int(n_test)}

@@ -1,0 +1,47 @@
+"""Confidence intervals for Monte-Carlo measurements (the verdicts use them).
+
+- :func:`wilson_interval`: for a proportion p measured on n independent samples (an accuracy
+  on a test set), the Wilson score interval
+  ``(p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``.
+- :func:`bootstrap_interval`: the percentile bootstrap of a statistic over resampled groups,
+  with its own fixed generator (so a check stays a pure function of its measurements).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Z95 = 1.959963984540054
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 20260313  # fixed: the interval is a deterministic function of the data
+
+
+def wilson_interval(p: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``p`` observed on ``n`` samples."""
+    if n <= 0:
+        return (0.0, 1.0)
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return ((centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n))
+
+
+def bootstrap_interval(groups: Sequence[Sequence[int]],
+                       statistic: Callable[[list[int]], float],
+                       level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES
+                       ) -> tuple[float, float]:
+    """Percentile interval of ``statistic(indices)`` when each group of indices is resampled
+    with replacement (e.g. the seeds within each temperature)."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    values = []
+    for _ in range(resamples):
+        idx = [int(g[i]) for g in groups for i in rng.integers(0, len(g), size=len(g))]
+        v = statistic(idx)
+        if math.isfinite(v):
+            values.append(v)
+    if not values:
+        return (math.nan, math.nan)
+    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return (float(lo), float(hi))
