@@ -15,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from boundbook import cli
 from boundbook.chapters import Chapter
@@ -128,3 +130,30 @@ def test_killed_run_leaves_notebook_and_ledger(sandbox, sig):
     assert names == ["old.json"]
     if sig == signal.SIGTERM:  # a catchable signal also cleans up its temporary files
         assert not [p for p in nb.parent.iterdir() if p.name.startswith(".")]
+
+
+_bad = st.one_of(
+    st.tuples(st.just("mode"), st.sampled_from(["fast", "", "QUICK", "full "])),
+    st.tuples(st.just("device"), st.sampled_from(["tpu", "gpu", "", "cuda:9"])),
+    st.tuples(st.just("seed"), st.sampled_from([-1, -(2**40), 2**32, 1.5, "3"])),
+)
+
+
+@settings(max_examples=3, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=_bad)
+def test_papermill_run_with_invalid_parameter_is_refused_cleanly(root, tmp_path, bad):
+    """Bypassing the CLI, a bad parameter reaches the notebook: its first code cell refuses it
+    with the one-line ParameterError, and nothing committed changes."""
+    from boundbook.chapters import registry
+
+    name, value = bad
+    chapter = registry()["ghosts_of_softmax"]
+    params = {"mode": "quick", "device": "cpu", "seed": 0, name: value}
+    before = digest([chapter.notebook])
+    with pytest.raises(ChapterFailed) as info:
+        execute(chapter, params["mode"], params["device"], params["seed"], out=tmp_path)
+    msg = str(info.value)
+    assert "ParameterError" in msg and f"invalid {name}" in msg and "allowed" in msg, msg
+    assert "\n" not in msg and "Traceback" not in msg
+    assert digest([chapter.notebook]) == before
