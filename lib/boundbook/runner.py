@@ -79,6 +79,7 @@ def execute(chapter: Chapter, mode: str, device: str, seed: int,
         if not produced.is_dir():
             raise ChapterFailed(chapter.slug, "it ran, but its report() wrote no records")
         _replace_dir(produced, records_home / chapter.slug)
+        shutil.copymode(src, tmp_nb)  # mkstemp made it 0600; keep the notebook's own mode
         os.replace(tmp_nb, dest)
     except ChapterFailed:
         raise
