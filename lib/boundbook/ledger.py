@@ -151,11 +151,6 @@ def _interval(record: dict[str, Any]) -> str:
     return "" if not iv else f" (95% CI {iv[0]}–{iv[1]})"
 
 
-def _table_math(latex: str) -> str:
-    """Inline math that survives a pipe table (no literal '|' characters)."""
-    return "$" + latex.replace("\\|", r"\Vert ").replace("|", r"\vert ") + "$"
-
-
 def ledger_markdown(records: list[dict[str, Any]]) -> str:
     from boundbook.chapters import registry
 
@@ -179,19 +174,37 @@ def ledger_markdown(records: list[dict[str, Any]]) -> str:
     ]
     if not_run:
         lines += [f"Registered but not yet run: {', '.join(not_run)}.", ""]
-    lines += ["| claim | statement | chapter | family | source | verdict | predicted | measured | "
-              "tolerance | negative control | mutations |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| claim | verdict | predicted | measured | negative control | mutations |",
+              "|---|---|---|---|---|---|"]
     for r in records:
-        esc = {k: str(r[k]).replace("|", "\\|") for k in ("title", "source")}
         lines.append(
-            f"| **{r['id']}**: {esc['title']} | {_table_math(r['statement'])} | "
-            f"[{r['chapter']}](../notebooks/{r['chapter']}.ipynb)"
-            f" | {r['family']} | {esc['source']} | **{r['verdict']}** | {r['predicted']} | "
-            f"{r['measured']}{_interval(r)} | {r['tolerance']['value']}: "
-            f"{r['tolerance']['why']} | "
-            f"{r['negative_control']['label']}: {r['negative_control']['outcome']} | "
+            f"| [{r['id']}](#ledger-{r['id']}) | **{r['verdict']}** | {r['predicted']} | "
+            f"{r['measured']}{_interval(r)} | {r['negative_control']['outcome']} | "
             f"{r['mutation_score']} |")
+    lines += ["", "## The claims in detail", ""]
+    for r in records:
+        muts = "; ".join(f"{m['mutation']} → {m['verdict']} "
+                         f"({'caught' if m['caught'] else 'survived'})" for m in r["mutations"])
+        lines += [
+            f"(ledger-{r['id']})=",
+            f"### {r['id']}",
+            "",
+            f"{r['title']}. Chapter: [{r['chapter']}](../notebooks/{r['chapter']}.ipynb); "
+            f"family `{r['family']}`; source {r['source']}.",
+            "",
+            "$$" + r["statement"] + "$$",
+            "",
+            *([f"As printed: ${r['printed_statement']}$", ""] if r["printed_statement"] else []),
+            f"- **verdict** `{r['verdict']}`: predicted {r['predicted']}, measured "
+            f"{r['measured']}{_interval(r)}" + (f" ({r['check']['note']})"
+                                               if r["check"]["note"] else ""),
+            f"- **tolerance** {r['tolerance']['value']}: {r['tolerance']['why']}",
+            f"- **negative control** ({r['negative_control']['label']}): "
+            f"{r['negative_control']['outcome']}",
+            f"- **mutations** {r['mutation_score']}: {muts}",
+            f"- **the paper reports** {r['paper_reports']}",
+            "",
+        ]
     exempt = [r for r in records if r["mutation_exempt"]]
     if exempt:
         lines += ["", "## Mutations a claim may survive, and why", ""]
