@@ -72,3 +72,28 @@ def test_ledger_page_is_current(root):
     """book/ledger.md is what `boundbook ledger` writes from the committed records."""
     page = (root / "book" / "ledger.md").read_text()
     assert page == ledger_markdown(load_records(root / "ledger" / "records"))
+
+
+def test_no_nan_in_any_record(root):
+    """Divergence is recorded as data ('diverged at step k', counts), never as NaN."""
+    for p in (root / "ledger" / "records").rglob("*.json"):
+        text = p.read_text()
+        assert "NaN" not in text and '"nan"' not in text, p.name
+
+
+def test_public_api():
+    import math
+
+    import torch
+
+    import boundbook
+
+    a = torch.tensor([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]])
+    assert torch.allclose(boundbook.taylor_radius(a, dim=-1),
+                          torch.tensor([math.pi / 3.0, math.inf]))
+    assert math.isclose(boundbook.binary_taylor_radius(3.0, 2.0), math.sqrt(9 + math.pi**2) / 2)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    x = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
+    v = {k: torch.ones_like(p) for k, p in model.named_parameters()}
+    a = boundbook.directional_logit_derivatives(model, x, v)
+    assert a.shape == (5, 3) and torch.allclose(a, x.sum(1, keepdim=True) + 1)
