@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -28,7 +29,10 @@ from boundbook.params import RunParams
 
 
 def to_jsonable(x: Any) -> Any:
-    """Convert numpy/torch values and containers to JSON types; inf/nan become strings."""
+    """Convert numpy/torch values, dataclasses and containers to JSON types; inf/nan become
+    strings."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        x = {f.name: getattr(x, f.name) for f in dataclasses.fields(x)}
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):

@@ -83,3 +83,25 @@ def held_spike_accuracy(result: Any, n_test: int) -> dict[str, Any]:
     return {"median_test_acc": {m: [float(x) for x in med[i]]
                                 for i, m in enumerate(result.methods)},
             "base_lrs": [float(x) for x in result.base_lrs], "n_test": int(n_test)}
+
+
+def findings(evaluations: Sequence[Any], onsets: dict[str, Any], arch: Any) -> dict[str, Any]:
+    """The numbers the chapter's discussion quotes, as quote-free text for MyST-NB ``glue``:
+    every claim's verdict and measured value, plus onset and spike summaries of this run."""
+    from boundbook.display import plain
+
+    out: dict[str, Any] = {}
+    for ev in evaluations:
+        key = ev.claim.id.replace("-", "_")
+        out[f"{key}_verdict"] = plain(ev.verdict.value)
+        out[f"{key}_measured"] = plain(ev.main.measured, ev.claim.digits)
+    r = np.array(onsets["onsets"], dtype=float)
+    out["gos_random_median_onset"] = plain(np.median(r), 2)
+    out["gos_below_one"] = plain(int((r < 1).sum()))
+    out["gos_onset_count"] = plain(int(r.size))
+    counts = divergence_counts(arch)
+    for method, n in counts["divergent"].items():
+        out[f"gos_divergent_{method}"] = plain(f"{n} of {counts['runs'][method]}")
+    clip = 100 * np.median(np.asarray(arch.final_test_acc)[arch.methods.index("clip"), -1])
+    out["gos_clip_acc"] = plain(clip)
+    return out

@@ -41,7 +41,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from boundbook.data import Split
+from boundbook.ledger import to_jsonable
 from boundbook.models import mlp
 from boundbook.numeric.directional import (
     flat_to_params,
@@ -103,34 +104,11 @@ def _derived_seed(seed: int, tag: int) -> int:
     return int((int(state[0]) << 31) ^ int(state[1])) & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def _jsonable(obj: Any, strict: bool) -> Any:
-    if isinstance(obj, _ResultMixin):
-        return obj.to_dict(strict)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist(), strict)
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(o, strict) for o in obj]
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v, strict) for k, v in obj.items()}
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return None if strict and not math.isfinite(x) else x
-    return obj
-
-
 class _ResultMixin:
-    def to_dict(self, strict: bool = False) -> dict[str, Any]:
-        """All fields as plain Python types (lists, floats, ints, bools, strings).
-
-        Non-finite floats (``inf`` onsets, ``nan`` "not computed" trace entries) stay Python
-        floats, which ``json.dumps`` writes as ``Infinity``/``NaN``; with ``strict=True`` they
-        become ``None`` so that the output is strict JSON.
-        """
-        return {f.name: _jsonable(getattr(self, f.name), strict) for f in fields(self)}
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as JSON types (:func:`boundbook.ledger.to_jsonable`: lists, floats, ints,
+        bools, strings; non-finite floats become the strings "inf"/"nan")."""
+        return to_jsonable(self)
 
 
 def first_crossing(grid: np.ndarray, values: np.ndarray, threshold: float) -> float:
