@@ -63,5 +63,5 @@ def test_ledger_markdown_lists_every_claim(root):
     page = ledger_markdown(records)
     for ch in registry().values():
         for c in ch.claims:
-            assert f"**{c.id}**" in page
+            assert f"### {c.id}" in page
     assert "Mutations caught" in page
