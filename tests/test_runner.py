@@ -157,3 +157,14 @@ def test_papermill_run_with_invalid_parameter_is_refused_cleanly(root, tmp_path,
     assert "ParameterError" in msg and f"invalid {name}" in msg and "allowed" in msg, msg
     assert "\n" not in msg and "Traceback" not in msg
     assert digest([chapter.notebook]) == before
+
+
+def test_build_stops_on_crashed_chapter(sandbox, monkeypatch, capsys):
+    """`make book` runs `boundbook build`: a crashing chapter fails it before jupyter-book."""
+    make_notebook(sandbox / "notebooks" / "broken.ipynb", "raise ValueError('boom')")
+    chapter = Chapter("broken", "Broken", "0000.00000", claims=())
+    monkeypatch.setattr("boundbook.chapters.registry", lambda: {"broken": chapter})
+    called = []
+    monkeypatch.setattr("subprocess.run", lambda *a, **k: called.append(a))
+    rc = cli.cmd_build(argparse.Namespace(skip_run=False, seed=0, device="cpu"))
+    assert rc == 1 and not called and "boom" in capsys.readouterr().err
