@@ -8,6 +8,7 @@ import math
 import matplotlib
 import numpy as np
 import pytest
+import torch
 from torch import nn
 
 matplotlib.use("Agg")
@@ -290,3 +291,13 @@ def test_plots_build(sweep: gs.SweepResult, spike: gs.SpikeResult, split: Split,
                 plot_checkpoint_sweep(ckpt), plot_archgrid(arch)):
         assert isinstance(fig, Figure)
         fig.canvas.draw()
+
+
+def test_linearised_ratio_is_exact_for_a_linear_model() -> None:
+    """For softmax regression the logits are linear in the parameters, so the paper's logit
+    linearisation is exact: the linearised and the true loss ratios must coincide."""
+    split = load_digits_split(seed=0, dtype=torch.float64)
+    model = gs.train_classifier(split, hidden=(), steps=50, seed=0).double()
+    res = gs.one_step_sweep(model, split, np.logspace(-2, 1, 12), n_random=2, seed=0)
+    np.testing.assert_allclose(res.linear_loss_ratio, res.loss_ratio, rtol=1e-8)
+    np.testing.assert_array_equal(res.linear_onset, res.onset)

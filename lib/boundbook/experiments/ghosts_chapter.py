@@ -55,18 +55,20 @@ def settings(mode: str, seed: int) -> GhostsSettings:
 
 def onset_table(sweeps: Sequence[Any]) -> dict[str, Any]:
     """Flatten checkpoint sweeps (one per training seed) into the safe-step measurements:
-    one onset per (seed, stage, direction), with labels saying which."""
-    onsets, labels, unreached = [], [], []
+    one onset per (seed, stage, direction), with labels saying which, and the onset of the
+    same step under the paper's logit linearisation (``linear_onsets``, for the discussion)."""
+    onsets, linear, labels, unreached = [], [], [], []
     for sweep in sweeps:
         for stage, res in zip(sweep.stages, sweep.sweeps, strict=True):
             if res is None:
                 unreached.append(f"seed {sweep.seed}, stage {stage:.2f}")
                 continue
-            for label, onset in zip(res.labels, res.onset, strict=True):
+            for label, onset, lin in zip(res.labels, res.onset, res.linear_onset, strict=True):
                 onsets.append(float(onset))
+                linear.append(float(lin))
                 labels.append(f"seed {sweep.seed}, stage {stage:.2f}, {label}")
-    return {"onsets": onsets, "labels": labels, "threshold": float(sweeps[0].threshold),
-            "unreached_stages": unreached}
+    return {"onsets": onsets, "linear_onsets": linear, "labels": labels,
+            "threshold": float(sweeps[0].threshold), "unreached_stages": unreached}
 
 
 def divergence_counts(result: Any) -> dict[str, Any]:
@@ -99,6 +101,9 @@ def findings(evaluations: Sequence[Any], onsets: dict[str, Any], arch: Any) -> d
     out["gos_random_median_onset"] = plain(np.median(r), 2)
     out["gos_below_one"] = plain(int((r < 1).sum()))
     out["gos_onset_count"] = plain(int(r.size))
+    lin = np.array(onsets["linear_onsets"], dtype=float)
+    out["gos_linear_median_onset"] = plain(np.median(lin), 2)
+    out["gos_linear_below_one"] = plain(int((lin < 1).sum()))
     counts = divergence_counts(arch)
     for method, n in counts["divergent"].items():
         out[f"gos_divergent_{method}"] = plain(f"{n} of {counts['runs'][method]}")

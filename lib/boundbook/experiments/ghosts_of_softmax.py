@@ -296,6 +296,10 @@ class SweepResult(_ResultMixin):
     ``onset[i]`` = first ``r`` with ``loss_ratio >= threshold`` (``inf`` if none).
     ``accuracy`` / ``flip_fraction`` are the accuracy on ``S`` after the step and the share of
     predictions on ``S`` whose class changed.  ``max_spread = pi / rho_a``.
+    ``linear_loss_ratio`` / ``linear_onset``: the same under the paper's *logit
+    linearisation* :math:`z(\tau) = z + \tau a` (exact only if the logits are linear in the
+    step), from the JVP already computed for :math:`\rho_a`: it separates what the radius
+    theory itself predicts from what the network's nonlinearity adds.
     """
 
     r_grid: np.ndarray
@@ -312,6 +316,8 @@ class SweepResult(_ResultMixin):
     base_accuracy: float
     seed: int
     n_samples: int
+    linear_loss_ratio: np.ndarray
+    linear_onset: np.ndarray
 
 
 def one_step_sweep(
@@ -367,20 +373,25 @@ def one_step_sweep(
 
     n_dir = len(directions)
     rho = np.empty(n_dir)
-    ratio, acc, flip = (np.empty((n_dir, r.size)) for _ in range(3))
+    ratio, acc, flip, linear = (np.empty((n_dir, r.size)) for _ in range(4))
     for i, v in enumerate(directions):
-        rho[i], _ = _spread_radius(model, x, v)
+        rho[i], slopes = _spread_radius(model, x, v)
         taus = torch.as_tensor(r * rho[i], dtype=dtype, device=device)
         losses, a_, f_ = _losses_along(model, params, v, taus, x, y, base_pred=base_pred)
         ratio[i] = losses.double().cpu().numpy() / base_loss
         acc[i] = a_.double().cpu().numpy()
         flip[i] = f_.double().cpu().numpy()
+        with torch.no_grad():
+            z_lin = z0.unsqueeze(0) + taus.view(-1, 1, 1) * slopes.unsqueeze(0)
+            lin = torch.stack([_mean_ce(zt, y) for zt in z_lin])
+        linear[i] = lin.double().cpu().numpy() / base_loss
     onset = np.array([first_crossing(r, ratio[i], threshold) for i in range(n_dir)])
+    linear_onset = np.array([first_crossing(r, linear[i], threshold) for i in range(n_dir)])
     return SweepResult(
         r_grid=r, labels=labels, rho_a=rho, max_spread=math.pi / rho, tau=rho[:, None] * r,
         loss_ratio=ratio, accuracy=acc, flip_fraction=flip, onset=onset,
         threshold=float(threshold), base_loss=base_loss, base_accuracy=base_acc, seed=int(seed),
-        n_samples=int(len(y)),
+        n_samples=int(len(y)), linear_loss_ratio=linear, linear_onset=linear_onset,
     )
 
 
@@ -445,6 +456,9 @@ class CheckpointSweepResult(_ResultMixin):
                     onset_random_median=float(np.median(rand)) if rand.size else float("nan"),
                     onset_random_max=float(rand.max()) if rand.size else float("nan"),
                     n_random_inf=int(np.isinf(rand).sum()),
+                    linear_onset_gradient=float(sw.linear_onset[0]),
+                    linear_onset_random_median=float(np.median(sw.linear_onset[1:]))
+                    if rand.size else float("nan"),
                 )
             rows.append(row)
         return rows
