@@ -137,8 +137,8 @@ def logits_and_directional_derivatives(
 
     The parameters become dual numbers ``theta + eps v`` (``torch.autograd.forward_ad``) and
     one call of the network carries both ``z`` and ``a`` -- the same product as
-    ``torch.func.jvp``, without its functional-transform overhead (about 30% faster on the
-    chapter's MLPs; ``benchmarks/bench_directional.py``).
+    ``torch.func.jvp``, without its functional-transform overhead (1.1x to 1.4x faster on the
+    chapter's small MLPs; ``benchmarks/bench_directional.py``).
 
     Parameters
     ----------
