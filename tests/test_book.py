@@ -80,3 +80,10 @@ def test_chapter_figures_are_local_files(html):
     assert len(srcs) >= 3, srcs
     for s in srcs:
         assert s.startswith("data:") or (html / "notebooks" / s).resolve().exists(), s
+
+
+def test_chapter_tables_render_as_tables(html):
+    """Tables that cells display as Markdown must become HTML tables, not pipe text."""
+    page = (html / "notebooks" / "ghosts_of_softmax.html").read_text()
+    assert page.count("<table") >= 4
+    assert "|---|" not in page
