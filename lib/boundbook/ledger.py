@@ -54,11 +54,6 @@ def to_jsonable(x: Any) -> Any:
     raise TypeError(f"cannot store {type(x).__name__} in a ledger record")
 
 
-def num(x: Any) -> float:
-    """Inverse of :func:`to_jsonable` for one number ("inf" -> inf)."""
-    return float(x)
-
-
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder and rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
