@@ -301,3 +301,28 @@ def test_linearised_ratio_is_exact_for_a_linear_model() -> None:
     res = gs.one_step_sweep(model, split, np.logspace(-2, 1, 12), n_random=2, seed=0)
     np.testing.assert_allclose(res.linear_loss_ratio, res.loss_ratio, rtol=1e-8)
     np.testing.assert_array_equal(res.linear_onset, res.onset)
+
+
+def test_chapter_measurements_cover_every_claim() -> None:
+    """ghosts_chapter.measurements builds one entry per registered claim, from stand-ins."""
+    from types import SimpleNamespace
+
+    from boundbook.chapters.ghosts_of_softmax import CHAPTER
+    from boundbook.experiments import ghosts_chapter as gc
+
+    sweep = SimpleNamespace(seed=0, threshold=1.1, stages=np.array([0.9]), sweeps=[
+        SimpleNamespace(labels=["gradient", "random 1"], onset=np.array([1.5, 0.5]),
+                        linear_onset=np.array([2.0, 0.9]))])
+    arch = SimpleNamespace(methods=["adam", "clip", "radius"],
+                           divergent=np.zeros((3, 1, 2), dtype=bool))
+    held = SimpleNamespace(methods=["adam", "clip", "radius"], base_lrs=np.array([1e-3]),
+                           median_test_acc=lambda: np.full((3, 1), 0.5))
+    temp = SimpleNamespace(tau_onset=np.ones((2, 2)), delta_a=np.ones((2, 2)),
+                           temperatures=np.array([1.0, 2.0]), seeds=[0, 1])
+    m = gc.measurements(cases=[], matches_body=True, matches_abstract=False, ratios=[1.0],
+                        jvp={}, sweeps=[sweep], arch=arch, held=held, n_test=10, temp=temp,
+                        mismatch={9: (1.0, 0.5), 10: (2.0, 1.0)})
+    assert sorted(m) == sorted(c.id for c in CHAPTER.claims)
+    assert m["gos-safe-steps"]["onsets"] == [1.5, 0.5]
+    assert list(m["gos-temperature"]["temperature"]) == [1.0, 1.0, 2.0, 2.0]
+    assert m["gos-controller-survives"]["divergent"] == {"adam": 0, "clip": 0, "radius": 0}

@@ -110,3 +110,30 @@ def findings(evaluations: Sequence[Any], onsets: dict[str, Any], arch: Any) -> d
     clip = 100 * np.median(np.asarray(arch.final_test_acc)[arch.methods.index("clip"), -1])
     out["gos_clip_acc"] = plain(clip)
     return out
+
+
+def measurements(*, cases: list[dict[str, float]], matches_body: bool, matches_abstract: bool,
+                 ratios: Sequence[float], jvp: dict[str, Any], sweeps: Sequence[Any],
+                 arch: Any, held: Any, n_test: int, temp: Any,
+                 mismatch: dict[int, tuple[float, float]]) -> dict[str, dict[str, Any]]:
+    """The measurement dictionary of every claim of the chapter, keyed by claim id (what
+    :func:`boundbook.ledger.report` decides the verdicts from)."""
+    onsets = onset_table(sweeps)
+    counts = divergence_counts(arch)
+    return {
+        "gos-binary-radius": {"cases": cases, "sympy_matches_body": matches_body,
+                              "sympy_matches_abstract": matches_abstract},
+        "gos-multiclass-bound": {"ratios": list(ratios)},
+        "gos-one-jvp": jvp,
+        "gos-safe-steps": onsets,
+        "gos-safe-steps-gradient": onsets,
+        "gos-collapse-band": onsets,
+        "gos-controller-survives": counts,
+        "gos-clipping-collapses": counts,
+        "gos-spike-held": held_spike_accuracy(held, n_test=n_test),
+        "gos-temperature": {
+            "tau_onset": np.asarray(temp.tau_onset).ravel(),
+            "delta_a": np.asarray(temp.delta_a).ravel(),
+            "temperature": np.repeat(np.asarray(temp.temperatures), len(temp.seeds))},
+        "gos-hessian-mismatch": {"ratio": {str(k): v[0] for k, v in mismatch.items()}},
+    }
