@@ -19,8 +19,6 @@ import torch
 from timing import timed
 from torch.func import functional_call, jvp, vmap
 
-from boundbook.data import load_digits_split
-from boundbook.models import mlp
 from boundbook.numeric.directional import (
     directional_logit_derivatives_reference,
     flat_to_params,
@@ -28,6 +26,8 @@ from boundbook.numeric.directional import (
     params_of,
     params_to_flat,
 )
+from boundbook.problems.data import load_digits_split
+from boundbook.problems.models import mlp
 
 
 def main() -> None:

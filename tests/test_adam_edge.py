@@ -7,11 +7,11 @@ import copy
 import pytest
 import torch
 
-from boundbook.chapters import get
-from boundbook.claims import Verdict, decide, mutate
-from boundbook.experiments import adam_edge as ae
-from boundbook.models import mlp
+from boundbook.chapters.adam_edge import experiment as ae
+from boundbook.core.chapter import get
+from boundbook.core.claims import Verdict, decide, mutate
 from boundbook.numeric.sweep import ema_momentum_step, momentum_state
+from boundbook.problems.models import mlp
 from boundbook.symbolic.quadratic import ema_momentum_edge, momentum_derivation
 
 CHAPTER = get("adam_edge")
@@ -50,7 +50,7 @@ def test_digits_loss_is_the_model_forward():
     params, loss_fn = ae.digits_problem(32, 8, seed=1)
     model = mlp([64, 8, 10], activation="tanh", seed=1, dtype=torch.float64)
     assert all(torch.equal(params[k], v) for k, v in model.named_parameters())
-    from boundbook.data import load_digits_split
+    from boundbook.problems.data import load_digits_split
 
     split = load_digits_split(seed=1, device="cpu")  # the same seed as the model
     x = split.x_train[:32].double()

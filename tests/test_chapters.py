@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from boundbook import paths
-from boundbook.chapters import registry
-from boundbook.claims import mutate
-from boundbook.ledger import ledger_markdown, load_records
-from boundbook.runner import execute
+from boundbook.core import paths
+from boundbook.core.chapter import registry
+from boundbook.core.claims import mutate
+from boundbook.core.ledger import ledger_markdown, load_records
+from boundbook.core.runner import execute
 
 CHAPTERS = list(registry())
 VARYING = ("measurements",)  # full-precision numbers; the rounded view is compared instead
@@ -121,8 +121,8 @@ def test_toc_lists_every_chapter_in_registry_order(root):
 
 def test_cpu_only_chapter_says_so_and_runs_on_the_cpu(monkeypatch, capsys):
     """A chapter that always computes on the CPU does not pretend to honour device=cuda."""
-    import boundbook.chapters as chapters
-    from boundbook.params import RunParams
+    import boundbook.core.chapter as chapters
+    from boundbook.core.params import RunParams
 
     monkeypatch.setattr(chapters, "validate", lambda m, d, s: RunParams("quick", "cuda", 0))
     cpu_only = [ch for ch in registry().values() if ch.cpu_only]

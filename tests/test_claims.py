@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from boundbook.claims import (
+from boundbook.core.claims import (
     Claim,
     Mutation,
     Outcome,

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boundbook.cli import main
-from boundbook.params import DEVICES, MODES
+from boundbook.core.cli import main
+from boundbook.core.params import DEVICES, MODES
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -103,6 +103,6 @@ def test_random_invalid_parameters_refused_cleanly(capsys, root, which, mode, de
 
 def test_console_entry_point_subprocess():
     env = {**os.environ, "BOUNDBOOK_HIDE_CUDA": "1"}
-    proc = subprocess.run([sys.executable, "-m", "boundbook.cli", "run", "--device", "cuda"],
+    proc = subprocess.run([sys.executable, "-m", "boundbook.core.cli", "run", "--device", "cuda"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1

@@ -1,4 +1,4 @@
-"""Tests for boundbook.data (digits split) and boundbook.models (deterministic MLPs)."""
+"""Tests for boundbook.problems.data (digits split) and boundbook.problems.models (deterministic MLPs)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from boundbook.data import Split, load_digits_split
-from boundbook.models import mlp
+from boundbook.problems.data import Split, load_digits_split
+from boundbook.problems.models import mlp
 
 
 @pytest.fixture(scope="module")

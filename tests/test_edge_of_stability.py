@@ -15,10 +15,10 @@ import pytest
 import sympy as sp
 import torch
 
-from boundbook.chapters import edge_of_stability as ch
-from boundbook.claims import Verdict, decide, mutate
-from boundbook.experiments import edge_of_stability as ex
-from boundbook.ledger import to_jsonable
+from boundbook.chapters.edge_of_stability import claims as ch
+from boundbook.chapters.edge_of_stability import experiment as ex
+from boundbook.core.claims import Verdict, decide, mutate
+from boundbook.core.ledger import to_jsonable
 from boundbook.numeric.hessian import dense_hessian, hvp, hvp_operator
 from boundbook.symbolic import sorm
 

@@ -1,4 +1,4 @@
-"""Fast tests for boundbook.experiments.ghosts_of_softmax and its plots (tiny settings)."""
+"""Fast tests for boundbook.chapters.ghosts_of_softmax.experiment and its plots (tiny settings)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from boundbook.data import Split, load_digits_split  # noqa: E402
-from boundbook.experiments import ghosts_of_softmax as gs  # noqa: E402
+from boundbook.chapters.ghosts_of_softmax import experiment as gs  # noqa: E402
+from boundbook.problems.data import Split, load_digits_split  # noqa: E402
 
 R_GRID = np.logspace(-4, np.log10(30), 25)
 
@@ -278,7 +278,7 @@ def test_plots_build(sweep: gs.SweepResult, spike: gs.SpikeResult, split: Split,
                      ckpt: gs.CheckpointSweepResult, arch: gs.ArchgridResult) -> None:
     from matplotlib.figure import Figure
 
-    from boundbook.plots import (
+    from boundbook.chapters.ghosts_of_softmax.figures import (
         plot_archgrid,
         plot_checkpoint_sweep,
         plot_spike,
@@ -307,8 +307,8 @@ def test_chapter_measurements_cover_every_claim() -> None:
     """ghosts_chapter.measurements builds one entry per registered claim, from stand-ins."""
     from types import SimpleNamespace
 
-    from boundbook.chapters.ghosts_of_softmax import CHAPTER
-    from boundbook.experiments import ghosts_chapter as gc
+    from boundbook.chapters.ghosts_of_softmax import protocol as gc
+    from boundbook.chapters.ghosts_of_softmax.claims import CHAPTER
 
     sweep = SimpleNamespace(seed=0, threshold=1.1, stages=np.array([0.9]), sweeps=[
         SimpleNamespace(labels=["gradient", "random 1"], onset=np.array([1.5, 0.5]),

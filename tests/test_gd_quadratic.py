@@ -1,6 +1,6 @@
 """Tests of the chapter "Gradient descent on a quadratic": its derivations
-(boundbook.symbolic.gd_quadratic), experiments (boundbook.experiments.gd_quadratic) and checks
-(boundbook.chapters.gd_quadratic), each check shown able to fail."""
+(boundbook.chapters.gd_quadratic.derivation), experiments (boundbook.chapters.gd_quadratic.experiment) and checks
+(boundbook.chapters.gd_quadratic.claims), each check shown able to fail."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boundbook import paths
-from boundbook.chapters import gd_quadratic as ch
-from boundbook.claims import Verdict, decide, mutate
-from boundbook.experiments import gd_quadratic as gx
-from boundbook.ledger import to_jsonable
+from boundbook.chapters.gd_quadratic import claims as ch
+from boundbook.chapters.gd_quadratic import derivation as S
+from boundbook.chapters.gd_quadratic import experiment as gx
+from boundbook.core import paths
+from boundbook.core.claims import Verdict, decide, mutate
+from boundbook.core.ledger import to_jsonable
 from boundbook.numeric.sweep import gd_step, heavy_ball_step, step_size_sweep
-from boundbook.symbolic import gd_quadratic as S
 from boundbook.symbolic.quadratic import critical_step
 
 # ----------------------------------------------------------------------------- symbolic

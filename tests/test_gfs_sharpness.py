@@ -9,10 +9,19 @@ import pytest
 import torch
 from torch.func import grad, hessian, vmap
 
-from boundbook.chapters.gfs_sharpness import CHAPTER, check_edge, check_identity, check_monotone
-from boundbook.claims import Verdict, decide
-from boundbook.experiments import gfs_sharpness as gx
-from boundbook.symbolic.scalar_nets import gfs_depth2, hessian_at_minimum, pair_identity
+from boundbook.chapters.gfs_sharpness import experiment as gx
+from boundbook.chapters.gfs_sharpness.claims import (
+    CHAPTER,
+    check_edge,
+    check_identity,
+    check_monotone,
+)
+from boundbook.chapters.gfs_sharpness.derivation import (
+    gfs_depth2,
+    hessian_at_minimum,
+    pair_identity,
+)
+from boundbook.core.claims import Verdict, decide
 
 
 @pytest.fixture(autouse=True)

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from boundbook.chapters import registry
-from boundbook.chapters.ghosts_of_softmax import CHAPTER
-from boundbook.claims import Verdict, decide
-from boundbook.experiments import softmax_radius as sr
-from boundbook.ledger import atomic_write_text, ledger_markdown, load_records, to_jsonable
+from boundbook.chapters.ghosts_of_softmax import radius as sr
+from boundbook.chapters.ghosts_of_softmax.claims import CHAPTER
+from boundbook.core.chapter import registry
+from boundbook.core.claims import Verdict, decide
+from boundbook.core.ledger import atomic_write_text, ledger_markdown, load_records, to_jsonable
+from boundbook.core.params import RunParams
 from boundbook.numeric.radius import taylor_radius
-from boundbook.params import RunParams
 
 
 def test_to_jsonable_handles_numpy_torch_and_nonfinite():
@@ -34,7 +34,7 @@ def test_atomic_write_leaves_no_temporary(tmp_path):
 
 
 def test_report_writes_one_record_per_claim_and_refuses_missing(tmp_path):
-    from boundbook.ledger import report
+    from boundbook.core.ledger import report
 
     with pytest.raises(KeyError, match="missing"):
         report(CHAPTER, {}, RunParams("quick", "cpu", 0), records_dir=tmp_path)

@@ -8,21 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from boundbook.chapters.muon_stable_step import (
+from boundbook.chapters.muon_stable_step import experiment as mx
+from boundbook.chapters.muon_stable_step.claims import (
     CHAPTER,
     check_bounded,
     check_descent,
     check_scaling,
     control_bounded,
 )
-from boundbook.claims import Verdict, decide
-from boundbook.experiments import muon_stable_step as mx
-from boundbook.symbolic.muon import (
+from boundbook.chapters.muon_stable_step.derivation import (
     descent_step_bound,
     muon_ceiling,
     one_step_expansion,
     orthogonal_step_2x2,
 )
+from boundbook.core.claims import Verdict, decide
 
 CFG = mx.settings("quick", 0)
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from boundbook.chapters.ghosts_of_softmax import CHAPTER
-from boundbook.params import ParameterError, validate
+from boundbook.chapters.ghosts_of_softmax.claims import CHAPTER
+from boundbook.core.params import ParameterError, validate
 
 
 def test_defaults_resolve(monkeypatch):

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boundbook import cli
-from boundbook.chapters import Chapter
-from boundbook.runner import ChapterFailed, execute
+from boundbook.core import cli
+from boundbook.core.chapter import Chapter
+from boundbook.core.runner import ChapterFailed, execute
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +71,7 @@ def test_crashed_chapter_fails_with_name_and_cell(sandbox):
 def test_cli_run_exits_1_on_crashed_chapter(sandbox, monkeypatch, capsys):
     make_notebook(sandbox / "notebooks" / "broken.ipynb", "1 / 0")
     chapter = Chapter("broken", "Broken", "0000.00000", claims=())
-    monkeypatch.setattr("boundbook.chapters.registry", lambda: {"broken": chapter})
+    monkeypatch.setattr("boundbook.core.chapter.registry", lambda: {"broken": chapter})
     rc = cli.cmd_run(argparse.Namespace(chapters=[], mode="quick", device="cpu", seed=0,
                                         out=None, no_progress=True))
     err = capsys.readouterr().err
@@ -96,9 +96,9 @@ def test_records_only_replaced_after_success(sandbox):
 
 SCRIPT = """
 import sys
-from boundbook.chapters import Chapter
-from boundbook import cli
-from boundbook.runner import execute
+from boundbook.core.chapter import Chapter
+from boundbook.core import cli
+from boundbook.core.runner import execute
 import signal
 signal.signal(signal.SIGTERM, cli._interrupt)
 try:
@@ -145,7 +145,7 @@ _bad = st.one_of(
 def test_papermill_run_with_invalid_parameter_is_refused_cleanly(root, tmp_path, bad):
     """Bypassing the CLI, a bad parameter reaches the notebook: its first code cell refuses it
     with the one-line ParameterError, and nothing committed changes."""
-    from boundbook.chapters import registry
+    from boundbook.core.chapter import registry
 
     name, value = bad
     chapter = registry()["ghosts_of_softmax"]
@@ -163,7 +163,7 @@ def test_build_stops_on_crashed_chapter(sandbox, monkeypatch, capsys):
     """`make book` runs `boundbook build`: a crashing chapter fails it before jupyter-book."""
     make_notebook(sandbox / "notebooks" / "broken.ipynb", "raise ValueError('boom')")
     chapter = Chapter("broken", "Broken", "0000.00000", claims=())
-    monkeypatch.setattr("boundbook.chapters.registry", lambda: {"broken": chapter})
+    monkeypatch.setattr("boundbook.core.chapter.registry", lambda: {"broken": chapter})
     called = []
     monkeypatch.setattr("subprocess.run", lambda *a, **k: called.append(a))
     rc = cli.cmd_build(argparse.Namespace(skip_run=False, seed=0, device="cpu"))

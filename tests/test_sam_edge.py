@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch.func import grad
 
-from boundbook.chapters import get
-from boundbook.claims import Verdict, decide, mutate
-from boundbook.experiments import sam_edge as se
+from boundbook.chapters.sam_edge import experiment as se
+from boundbook.chapters.sam_edge.derivation import radius_for_fraction, sam_facts
+from boundbook.core.chapter import get
+from boundbook.core.claims import Verdict, decide, mutate
 from boundbook.numeric.hessian import dense_hessian
 from boundbook.symbolic.quadratic import normalised_sam_edge, sam_edge
-from boundbook.symbolic.sam_edge import radius_for_fraction, sam_facts
 
 CHAPTER = get("sam_edge")
 

@@ -1,6 +1,6 @@
-"""Tests of the SGD linear-stability chapter: sympy derivations (boundbook.symbolic.sgd), the
-mean-square operators, thresholds and Monte-Carlo runs (boundbook.experiments.
-sgd_linear_stability), and the claims' checks, which must be able to fail."""
+"""Tests of the SGD linear-stability chapter: sympy derivations (its ``derivation``), the
+mean-square operators, thresholds and Monte-Carlo runs (its ``experiment``), and the claims'
+checks, which must be able to fail."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 import sympy as sp
 import torch
 
-from boundbook.chapters.sgd_linear_stability import CHAPTER
-from boundbook.claims import Verdict, decide, mutate
-from boundbook.experiments import sgd_linear_stability as sx
-from boundbook.symbolic import sgd as S
+from boundbook.chapters.sgd_linear_stability import derivation as S
+from boundbook.chapters.sgd_linear_stability import experiment as sx
+from boundbook.chapters.sgd_linear_stability.claims import CHAPTER
+from boundbook.core.claims import Verdict, decide, mutate
 
 DT = torch.float64
 
@@ -147,7 +147,7 @@ def test_monte_carlo_sides_and_exact_curve():
 
 
 def test_single_thread_restores_threads():
-    from boundbook.threads import single_thread
+    from boundbook.numeric.threads import single_thread
 
     before = torch.get_num_threads()
     with single_thread():

@@ -1,11 +1,11 @@
-"""Tests of the sympy derivation of the softmax ghost radius (boundbook.symbolic.softmax)."""
+"""Tests of the sympy derivation of the softmax ghost radius (boundbook.chapters.ghosts_of_softmax.derivation)."""
 
 import math
 
 import pytest
 import sympy as sp
 
-from boundbook.symbolic import softmax as S
+from boundbook.chapters.ghosts_of_softmax import derivation as S
 
 
 @pytest.fixture(scope="module")

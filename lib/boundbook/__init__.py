@@ -35,11 +35,11 @@ _EXPORTS = {
     "ema_momentum_edge": "boundbook.symbolic.quadratic",
     "step_size_sweep": "boundbook.numeric.sweep",
     "divergence_threshold": "boundbook.numeric.sweep",
-    "Claim": "boundbook.claims",
-    "Verdict": "boundbook.claims",
-    "decide": "boundbook.claims",
-    "report": "boundbook.ledger",
-    "ParameterError": "boundbook.params",
+    "Claim": "boundbook.core.claims",
+    "Verdict": "boundbook.core.claims",
+    "decide": "boundbook.core.claims",
+    "report": "boundbook.core.ledger",
+    "ParameterError": "boundbook.core.params",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,23 +1,12 @@
-"""The chapter registry: one module per paper, each defining ``CHAPTER``.
+"""The book's chapters, one package per paper (``chapters/<slug>/``).
 
-A :class:`Chapter` ties a notebook (``notebooks/<slug>.ipynb``) to its claims. Chapter modules
-hold only claim definitions and their pure check functions (no torch import), so listing the
-book and re-deciding verdicts from cached records is instant.
+``BOOK`` is the one list of chapters, in book order: the registry
+(:mod:`boundbook.core.chapter`), the ledger, the tests and ``_toc.yml`` (checked by a test)
+follow it. A package present here but not in ``BOOK`` is a *draft*: ``boundbook run <slug>``
+executes it, the book, the ledger and the tests ignore it.
 """
 
-from __future__ import annotations
-
-import importlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from functools import cache
-from pathlib import Path
-
-from boundbook import paths
-from boundbook.claims import Claim
-from boundbook.params import ParameterError, RunParams, check_memory, validate
-
-CHAPTER_MODULES: tuple[str, ...] = (
+BOOK: tuple[str, ...] = (
     "ghosts_of_softmax",
     # Part I: stable step sizes
     "gd_quadratic",
@@ -28,73 +17,3 @@ CHAPTER_MODULES: tuple[str, ...] = (
     "muon_stable_step",
     "gfs_sharpness",
 )
-"""Chapters in book order (their notebooks appear in _toc.yml in the same order)."""
-
-
-@dataclass(frozen=True)
-class Chapter:
-    slug: str
-    title: str
-    paper: str
-    claims: tuple[Claim, ...]
-    memory_gib: Mapping[str, float] = field(default_factory=lambda: {"quick": 1.0, "full": 4.0})
-    cpu_only: str = ""
-    """Non-empty when the chapter always computes on the CPU: the reason, shown to the user."""
-
-    @property
-    def notebook(self) -> Path:
-        return paths.notebooks() / f"{self.slug}.ipynb"
-
-    def claim(self, claim_id: str) -> Claim:
-        for c in self.claims:
-            if c.id == claim_id:
-                return c
-        raise KeyError(f"chapter {self.slug} has no claim {claim_id!r}")
-
-    def start(self, mode: object = "quick", device: object = "auto",
-              seed: object = 0) -> RunParams:
-        """Validate a run's parameters (and the memory guard) before any computation."""
-        run = validate(mode, device, seed)
-        if self.cpu_only and run.device != "cpu":
-            print(f"note: {self.slug} computes on the CPU ({self.cpu_only}); "
-                  f"device {run.device!r} is not used")
-            run = replace(run, device="cpu")
-        check_memory(self.memory_gib.get(run.mode, 0.0), run.device, run.mode)
-        return run
-
-
-@cache
-def registry() -> dict[str, Chapter]:
-    out: dict[str, Chapter] = {}
-    for name in CHAPTER_MODULES:
-        out[name] = _load(name)
-    ids = [c.id for ch in out.values() for c in ch.claims]
-    dup = {i for i in ids if ids.count(i) > 1}
-    if dup:
-        raise RuntimeError(f"claim ids used twice: {sorted(dup)}")
-    return out
-
-
-def _load(name: str) -> Chapter:
-    chapter = importlib.import_module(f"boundbook.chapters.{name}").CHAPTER
-    if chapter.slug != name:
-        raise RuntimeError(f"chapter module {name} defines slug {chapter.slug!r}")
-    return chapter
-
-
-def _drafts() -> list[str]:
-    """Chapter modules present in the package but not yet listed in the book (work in progress).
-
-    They can be run by name (``boundbook run <slug>``) while they are written; the book, the
-    ledger and the test-suite only see CHAPTER_MODULES.
-    """
-    here = Path(__file__).parent
-    return sorted(p.stem for p in here.glob("*.py")
-                  if p.stem != "__init__" and p.stem not in CHAPTER_MODULES)
-
-
-def get(slug: object) -> Chapter:
-    """One chapter by slug, importing only its own module (a run never loads the others)."""
-    if isinstance(slug, str) and (slug in CHAPTER_MODULES or slug in _drafts()):
-        return _load(slug)
-    raise ParameterError("chapter", slug, ", ".join(CHAPTER_MODULES))

@@ -1,0 +1,1 @@
+"""Chapter package: adam_edge (claims, protocol, experiment, derivation, figures)."""

@@ -1,0 +1,1 @@
+"""Chapter package: edge_of_stability (claims, protocol, experiment, derivation, figures)."""

@@ -1,0 +1,1 @@
+"""Chapter package: gd_quadratic (claims, protocol, experiment, derivation, figures)."""

@@ -1,0 +1,1 @@
+"""Chapter package: gfs_sharpness (claims, protocol, experiment, derivation, figures)."""

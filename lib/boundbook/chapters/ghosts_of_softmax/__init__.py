@@ -1,0 +1,1 @@
+"""Chapter package: ghosts_of_softmax (claims, protocol, experiment, derivation, figures)."""

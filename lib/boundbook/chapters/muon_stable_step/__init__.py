@@ -1,0 +1,1 @@
+"""Chapter package: muon_stable_step (claims, protocol, experiment, derivation, figures)."""

@@ -1,0 +1,1 @@
+"""Chapter package: sam_edge (claims, protocol, experiment, derivation, figures)."""

@@ -1,0 +1,1 @@
+"""Chapter package: sgd_linear_stability (claims, protocol, experiment, derivation, figures)."""

@@ -1,0 +1,240 @@
+"""The ``boundbook`` command: list, run, ledger, mutate, build.
+
+Every option is validated before any computation; a bad value exits with status 2 and one
+line naming the parameter, the value and what is allowed. A chapter that raises makes the
+command exit with status 1, naming the chapter and the failing cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from boundbook.core import paths
+from boundbook.core.params import DEVICES, MODES, ParameterError, check_seed
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = re.sub(r"^argument [^:]+: (?=invalid --)", "", message)
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid --seed {text!r}: allowed an integer in [0, 2**32)") from None
+    try:
+        return check_seed(value)
+    except ParameterError as err:
+        raise argparse.ArgumentTypeError(f"invalid --seed {text!r}: allowed {err.allowed}") \
+            from None
+
+
+def _choice(name: str, allowed: Sequence[str]):
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(
+                f"invalid {name} {text!r}: allowed {', '.join(allowed)}")
+        return text
+    parse.__name__ = name
+    return parse
+
+
+def _out_dir(text: str) -> Path:
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise argparse.ArgumentTypeError(f"invalid --out {text!r}: allowed a directory path")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="boundbook", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="chapters and their claims (id, family, statement)",
+                   description="List every chapter and its claims.")
+
+    r = sub.add_parser("run", help="execute chapters with papermill",
+                       description="Execute chapters. Quick mode refreshes the committed "
+                       "notebooks in place; full mode writes to --out (default _build/runs/full).")
+    r.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                   help="chapter slugs (default: all; see `boundbook list`)")
+    r.add_argument("--mode", type=_choice("--mode", MODES), default="quick",
+                   help="quick (CPU, < 1 min a chapter) or full (larger sweeps)")
+    r.add_argument("--device", type=_choice("--device", DEVICES), default="auto",
+                   help="auto picks cuda when a GPU is present")
+    r.add_argument("--seed", type=_seed, default=0, help="non-negative integer seed")
+    r.add_argument("--out", type=_out_dir, default=None,
+                   help="folder for executed notebooks and records (full mode default: "
+                   "_build/runs/full; quick mode default: in place)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    led = sub.add_parser("ledger", help="every claim's record; rewrites book/ledger.md",
+                         description="Print the ledger and rewrite book/ledger.md.")
+    led.add_argument("--json", action="store_true", help="print the records as JSON")
+
+    m = sub.add_parser("mutate", help="re-decide claims under mutated bounds",
+                       description="Re-decide every claim under each registered mutation of "
+                       "its bound, from the cached records, and report which were caught.")
+    m.add_argument("chapters", nargs="*", metavar="CHAPTER")
+
+    b = sub.add_parser("build", help="run every chapter (quick) and build the HTML book",
+                       description="What `make book` calls: execute every chapter in quick "
+                       "mode, write the ledger, build _build/html with jupyter-book.")
+    b.add_argument("--skip-run", action="store_true",
+                   help="build from the committed notebooks without executing them")
+    b.add_argument("--seed", type=_seed, default=0)
+    b.add_argument("--device", type=_choice("--device", DEVICES), default="auto")
+    return p
+
+
+def _chapters(names: Sequence[str]):
+    from boundbook.core.chapter import get, registry
+
+    if not names:
+        return list(registry().values())
+    return [get(n) for n in names]
+
+
+def cmd_list(_: argparse.Namespace) -> int:
+    from boundbook.core.chapter import registry
+
+    for ch in registry().values():
+        where = "  [CPU only]" if ch.cpu_only else ""
+        print(f"{ch.slug}  ({ch.title}, arXiv:{ch.paper}){where}")
+        for c in ch.claims:
+            print(f"  {c.id:<28} {c.family:<14} {c.title}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from boundbook.core.runner import ChapterFailed, execute
+
+    chapters = _chapters(args.chapters)
+    if args.mode == "quick" and args.out is None:
+        out = None
+    else:
+        out = args.out or paths.root() / "_build" / "runs" / args.mode
+    runs = [(ch, ch.start(args.mode, args.device, args.seed)) for ch in chapters]
+    results = []
+    bar = tqdm(runs, desc="chapters", unit="chapter", disable=args.no_progress, file=sys.stderr)
+    for ch, run in bar:
+        bar.set_postfix_str(ch.slug)
+        try:
+            results.append(execute(ch, run.mode, run.device, run.seed, out))
+        except ChapterFailed as err:
+            bar.close()
+            print(f"boundbook run: {err}", file=sys.stderr)
+            return 1
+    bar.close()
+    for res in results:
+        counts: dict[str, int] = {}
+        for v in res.verdicts.values():
+            counts[v] = counts.get(v, 0) + 1
+        summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+        print(f"{res.chapter}: {res.seconds:.1f} s, {len(res.verdicts)} claims ({summary}) "
+              f"-> {res.notebook}")
+    return 0
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from boundbook.core.ledger import write_ledger
+
+    records = write_ledger()
+    if args.json:
+        print(json.dumps(records, indent=1))
+        return 0
+    for r in records:
+        print(f"{r['id']:<28} {r['verdict']:<12} predicted {r['predicted']!s:<10} "
+              f"measured {r['measured']!s:<10} control {r['negative_control']['outcome']:<26} "
+              f"mutations {r['mutation_score']}")
+    print(f"{len(records)} claims; book/ledger.md rewritten", file=sys.stderr)
+    return 0
+
+
+def cmd_mutate(args: argparse.Namespace) -> int:
+    from boundbook.core.claims import mutate
+    from boundbook.core.ledger import load_records
+
+    records = {r["id"]: r for r in load_records()}
+    caught = total = 0
+    uncaught_unexempt = []
+    for ch in _chapters(args.chapters):
+        for c in ch.claims:
+            rec = records.get(c.id)
+            if rec is None:
+                print(f"{c.id}: no record yet (run the chapter first)")
+                continue
+            for res in mutate(c, rec["measurements"]):
+                total += 1
+                caught += res.caught
+                mark = "caught" if res.caught else "SURVIVED"
+                print(f"{c.id:<28} {res.mutation.name:<30} -> {res.verdict.value:<12} {mark}")
+                if not res.caught and not c.mutation_exempt:
+                    uncaught_unexempt.append(f"{c.id}: {res.mutation.name}")
+    print(f"mutations caught: {caught}/{total}")
+    if uncaught_unexempt:
+        print("survived without a written exemption: " + "; ".join(uncaught_unexempt))
+        return 1
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from boundbook.core.ledger import write_ledger
+
+    t0 = time.perf_counter()
+    if not args.skip_run:
+        rc = cmd_run(argparse.Namespace(chapters=[], mode="quick", device=args.device,
+                                        seed=args.seed, out=None, no_progress=False))
+        if rc:
+            return rc
+    write_ledger()
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(paths.root()),
+           "--warningiserror", "--keep-going"]
+    proc = subprocess.run(cmd, cwd=paths.root())
+    if proc.returncode:
+        print(f"boundbook build: jupyter-book failed with status {proc.returncode}",
+              file=sys.stderr)
+        return 1
+    index = paths.root() / "_build" / "html" / "index.html"
+    print(f"book built in {time.perf_counter() - t0:.0f} s: {index}")
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed run cleans up like Ctrl-C
+    handlers = {"list": cmd_list, "run": cmd_run, "ledger": cmd_ledger, "mutate": cmd_mutate,
+                "build": cmd_build}
+    try:
+        return handlers[args.command](args)
+    except ParameterError as err:
+        print(f"boundbook {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"boundbook {args.command}: interrupted; committed notebooks and ledger unchanged",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

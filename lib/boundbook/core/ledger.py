@@ -1,0 +1,262 @@
+"""Ledger records: one JSON file per claim, the chapter's verdict table, and the ledger page.
+
+``report(chapter, measurements, run)`` is what a chapter's last (nbval-checked) cell calls. It
+
+1. turns the measurements into plain JSON (so that cached records re-decide exactly the same
+   verdict later, e.g. for ``boundbook mutate``),
+2. decides every claim's verdict (:func:`boundbook.core.claims.decide`) and runs its mutations,
+3. prints a deterministic table (no timings, no addresses; numbers rounded to each claim's
+   significant digits),
+4. writes ``<records>/<chapter>/<claim id>.json`` atomically.
+
+``write_ledger`` gathers all records into ``book/ledger.md`` (and returns them for ``--json``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from boundbook.core import paths
+from boundbook.core.claims import Evaluation, decide, mutate, round_sig
+from boundbook.core.params import RunParams
+
+
+def to_jsonable(x: Any) -> Any:
+    """Convert numpy/torch values, dataclasses and containers to JSON types; inf/nan become
+    strings."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        x = {f.name: getattr(x, f.name) for f in dataclasses.fields(x)}
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
+        x = x.tolist()
+    if isinstance(x, Mapping):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return x
+    raise TypeError(f"cannot store {type(x).__name__} in a ledger record")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def make_record(ev: Evaluation, chapter: str, run: RunParams,
+                measurements: Mapping[str, Any]) -> dict[str, Any]:
+    c = ev.claim
+    muts = mutate(c, measurements)
+    return {
+        "id": c.id,
+        "chapter": chapter,
+        "title": c.title,
+        "paper": c.source.arxiv,
+        "source": str(c.source),
+        "family": c.family,
+        "statement": c.statement,
+        "printed_statement": c.printed_statement,
+        "verdict": ev.verdict.value,
+        "predicted": round_sig(ev.main.predicted, c.digits),
+        "measured": round_sig(ev.main.measured, c.digits),
+        "interval": ev.main.to_dict(c.digits)["interval"],
+        "tolerance": c.tolerance.to_dict(),
+        "check": ev.main.to_dict(c.digits),
+        "printed_check": None if ev.printed is None else ev.printed.to_dict(c.digits),
+        "negative_control": {"label": c.control_label, "outcome": ev.control_text,
+                             **ev.control.to_dict(c.digits)},
+        "mutations": [{"mutation": m.mutation.name, "verdict": m.verdict.value,
+                       "caught": m.caught} for m in muts],
+        "mutation_score": f"{sum(m.caught for m in muts)}/{len(muts)}",
+        "mutation_exempt": c.mutation_exempt,
+        "paper_reports": c.paper_reports,
+        "mode": run.mode,
+        "seed": run.seed,
+        "measurements": measurements,
+    }
+
+
+def report(chapter: Any, measurements: Mapping[str, Mapping[str, Any]], run: RunParams,
+           records_dir: Path | None = None, show: bool = True) -> list[Evaluation]:
+    """Decide, print and record every claim of ``chapter`` (a Chapter or its slug)."""
+    from boundbook.core.chapter import get
+
+    ch = get(chapter) if isinstance(chapter, str) else chapter
+    check_contract(ch, measurements, reads(ch))
+    cached = json.loads(json.dumps(to_jsonable(measurements)))
+    evaluations = [decide(c, cached[c.id]) for c in ch.claims]
+    records = [make_record(ev, ch.slug, run, cached[ev.claim.id]) for ev in evaluations]
+    if show:
+        print(verdict_table(records))
+    out = (records_dir or paths.records()) / ch.slug
+    for rec in records:
+        atomic_write_text(out / f"{rec['id']}.json", json.dumps(rec, indent=1) + "\n")
+    return evaluations
+
+
+class MeasurementError(ValueError):
+    """A measurement dictionary that does not match the chapter's declared contract."""
+
+
+def reads(chapter: Any) -> Mapping[str, Any]:
+    """The chapter's measurement contract: ``protocol.READS``, claim id -> the keys its check
+    and control read. Chapters that are not packages (tests' toy chapters) may carry the
+    contract as ``chapter.reads`` instead."""
+    import importlib
+
+    own = getattr(chapter, "reads", None)
+    if own is not None:
+        return own
+    return importlib.import_module(f"boundbook.chapters.{chapter.slug}.protocol").READS
+
+
+def check_contract(chapter: Any, measurements: Mapping[str, Any],
+                   contract: Mapping[str, Any]) -> None:
+    """Refuse a measurement dictionary with a missing or unexpected claim or key: one line
+    naming the chapter, the claim and the key."""
+    ids = [c.id for c in chapter.claims]
+    for cid in ids:
+        if cid not in contract:
+            raise MeasurementError(f"report({chapter.slug}): claim {cid} has no declared "
+                                   "measurement keys (protocol.READS)")
+        if cid not in measurements:
+            raise MeasurementError(f"report({chapter.slug}): no measurements for claim {cid}")
+        given, declared = set(measurements[cid]), set(contract[cid])
+        for key in sorted(declared - given):
+            raise MeasurementError(f"report({chapter.slug}): claim {cid} reads key {key!r}, "
+                                   "missing from its measurements")
+        for key in sorted(given - declared):
+            raise MeasurementError(f"report({chapter.slug}): claim {cid} got unexpected key "
+                                   f"{key!r} (declared: {', '.join(sorted(declared))})")
+    for cid in sorted(set(measurements) - set(ids)):
+        raise MeasurementError(f"report({chapter.slug}): measurements for unknown claim {cid}")
+    for cid in sorted(set(contract) - set(ids)):
+        raise MeasurementError(f"report({chapter.slug}): protocol.READS names unknown claim "
+                               f"{cid}")
+
+
+def verdict_table(records: list[dict[str, Any]]) -> str:
+    """The deterministic verdict table printed by a chapter's last cell."""
+    head = ("claim", "verdict", "predicted", "measured", "negative control", "mutations")
+    rows = [head] + [(r["id"], r["verdict"], str(r["predicted"]), str(r["measured"]),
+                      r["negative_control"]["outcome"], r["mutation_score"]) for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def load_records(records_dir: Path | None = None) -> list[dict[str, Any]]:
+    """All records, in registry (book) order; records of unknown chapters come last."""
+    from boundbook.core.chapter import registry
+
+    base = records_dir or paths.records()
+    order = {c.id: i for i, c in enumerate(
+        c for ch in registry().values() for c in ch.claims)}
+    recs = [json.loads(p.read_text()) for p in sorted(base.glob("*/*.json"))]
+    return sorted(recs, key=lambda r: (order.get(r["id"], len(order)), r["id"]))
+
+
+def _interval(record: dict[str, Any]) -> str:
+    iv = record.get("interval")
+    return "" if not iv else f" (95% CI {iv[0]}–{iv[1]})"
+
+
+def ledger_markdown(records: list[dict[str, Any]]) -> str:
+    from boundbook.core.chapter import registry
+
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    caught = sum(int(r["mutation_score"].split("/")[0]) for r in records)
+    total = sum(int(r["mutation_score"].split("/")[1]) for r in records)
+    ran = {r["id"] for r in records}
+    not_run = [c.id for ch in registry().values() for c in ch.claims if c.id not in ran]
+    lines = [
+        "# Ledger of claims",
+        "",
+        "Every claim the book checks, with the verdict its chapter's code decided. This page is",
+        "generated by `boundbook ledger` from the records the chapters write; do not edit it.",
+        "",
+        f"**{len(records)} claims**: "
+        + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+        + f". Mutations caught: **{caught}/{total}**.",
+        "",
+    ]
+    if not_run:
+        lines += [f"Registered but not yet run: {', '.join(not_run)}.", ""]
+    lines += ["| claim | verdict | predicted | measured | negative control | mutations |",
+              "|---|---|---|---|---|---|"]
+    for r in records:
+        lines.append(
+            f"| [{r['id']}](#ledger-{r['id']}) | **{r['verdict']}** | {r['predicted']} | "
+            f"{r['measured']}{_interval(r)} | {r['negative_control']['outcome']} | "
+            f"{r['mutation_score']} |")
+    lines += ["", "## The claims in detail", ""]
+    for r in records:
+        muts = "; ".join(f"{m['mutation']} → {m['verdict']} "
+                         f"({'caught' if m['caught'] else 'survived'})" for m in r["mutations"])
+        lines += [
+            f"(ledger-{r['id']})=",
+            f"### {r['id']}",
+            "",
+            f"{r['title']}. Chapter: [{r['chapter']}](../notebooks/{r['chapter']}.ipynb); "
+            f"family `{r['family']}`; source {r['source']}.",
+            "",
+            "$$" + r["statement"] + "$$",
+            "",
+            *([f"As printed: ${r['printed_statement']}$", ""] if r["printed_statement"] else []),
+            f"- **verdict** `{r['verdict']}`: predicted {r['predicted']}, measured "
+            f"{r['measured']}{_interval(r)}" + (f" ({r['check']['note']})"
+                                               if r["check"]["note"] else ""),
+            f"- **tolerance** {r['tolerance']['value']}: {r['tolerance']['why']}",
+            f"- **negative control** ({r['negative_control']['label']}): "
+            f"{r['negative_control']['outcome']}",
+            f"- **mutations** {r['mutation_score']}: {muts}",
+            f"- **the paper reports** {r['paper_reports']}",
+            "",
+        ]
+    exempt = [r for r in records if r["mutation_exempt"]]
+    if exempt:
+        lines += ["", "## Mutations a claim may survive, and why", ""]
+        lines += [f"- **{r['id']}**: {r['mutation_exempt']}" for r in exempt]
+    lines += ["", "## Verdicts", "",
+              "`holds`: the check passes and its negative control fails. `tight`: holds, and the "
+              "measured threshold is within 10% of the bound. `violated`: the measurement "
+              "contradicts the statement. `erratum`: the statement as printed fails, the derived "
+              "one holds. `inconclusive`: the negative control passed too, so the check could "
+              "not discriminate.", ""]
+    return "\n".join(lines)
+
+
+def write_ledger(records_dir: Path | None = None, page: Path | None = None
+                 ) -> list[dict[str, Any]]:
+    """Gather the records, (re)write ``book/ledger.md`` atomically, return the records."""
+    records = load_records(records_dir)
+    atomic_write_text(page or paths.book() / "ledger.md", ledger_markdown(records))
+    return records
