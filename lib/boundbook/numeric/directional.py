@@ -22,6 +22,8 @@ import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev
 
+from boundbook.numeric.flat import flat_to_params, params_to_flat
+
 __all__ = [
     "directional_logit_derivatives",
     "directional_logit_derivatives_fd",
@@ -48,49 +50,6 @@ def params_of(model: nn.Module) -> dict[str, Tensor]:
     dict of str to Tensor
     """
     return {name: p.detach() for name, p in model.named_parameters()}
-
-
-def params_to_flat(params: Mapping[str, Tensor]) -> Tensor:
-    """Concatenate a parameter dict into one flat vector (dict order).
-
-    Parameters
-    ----------
-    params : named tensors.
-
-    Returns
-    -------
-    Tensor
-        1-D, length = total number of elements.
-    """
-    if not params:
-        raise ValueError("params is empty")
-    return torch.cat([p.reshape(-1) for p in params.values()])
-
-
-def flat_to_params(vec: Tensor, like: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    """Split a flat vector into tensors shaped like ``like`` (inverse of :func:`params_to_flat`).
-
-    Parameters
-    ----------
-    vec : 1-D tensor with as many elements as ``like`` in total.
-    like : named tensors giving names, order and shapes.
-
-    Returns
-    -------
-    dict of str to Tensor
-    """
-    if not isinstance(vec, Tensor) or vec.ndim != 1:
-        raise ValueError("vec must be a 1-D tensor")
-    total = sum(p.numel() for p in like.values())
-    if vec.numel() != total:
-        raise ValueError(
-            f"flat direction has {vec.numel()} entries but the parameters have {total}"
-        )
-    out, offset = {}, 0
-    for name, p in like.items():
-        out[name] = vec[offset : offset + p.numel()].reshape(p.shape)
-        offset += p.numel()
-    return out
 
 
 def _direction_dict(v: Direction, params: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -24,12 +24,13 @@ through ``torch.nn.MSELoss`` fails ("ZeroTensors are immutable").
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
 from torch.func import grad, jvp
+
+from boundbook.numeric.flat import flatten
 
 Params = torch.Tensor | Mapping[str, torch.Tensor]
 LossFn = Callable[[Params], torch.Tensor]
@@ -45,23 +46,6 @@ __all__ = [
     "preconditioned_sharpness",
     "sharpness",
 ]
-
-
-def flatten(params: Params) -> tuple[torch.Tensor, Callable[[torch.Tensor], Params]]:
-    """One flat vector for ``params`` and the inverse map (shapes and key order kept)."""
-    if isinstance(params, torch.Tensor):
-        shape = params.shape
-        return params.reshape(-1), lambda flat: flat.reshape(shape)
-    keys = list(params)
-    shapes = [params[k].shape for k in keys]
-    sizes = [math.prod(s) for s in shapes]
-    flat = torch.cat([params[k].reshape(-1) for k in keys])
-
-    def unflatten(vec: torch.Tensor) -> dict[str, torch.Tensor]:
-        parts = torch.split(vec, sizes)
-        return {k: p.reshape(s) for k, p, s in zip(keys, parts, shapes, strict=True)}
-
-    return flat, unflatten
 
 
 def _flat_loss(loss_fn: LossFn, params: Params) -> tuple[torch.Tensor, Callable]:
