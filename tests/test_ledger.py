@@ -33,11 +33,54 @@ def test_atomic_write_leaves_no_temporary(tmp_path):
     assert target.read_text() == "2" and [p.name for p in target.parent.iterdir()] == ["f.json"]
 
 
-def test_report_writes_one_record_per_claim_and_refuses_missing(tmp_path):
+def _toy_chapter():
+    """A two-claim chapter carrying its own contract (``reads``), as report() accepts."""
+    from dataclasses import dataclass
+
+    from boundbook.core.chapter import Chapter
+    from boundbook.core.claims import Claim, Outcome, Source, Tolerance
+
+    def check(m, k):
+        return Outcome(m["x"] <= k["c"], k["c"], m["x"])
+
+    def control(m, k):
+        return check(m, {"c": 0.5 * k["c"]})
+
+    claims = tuple(Claim(id=i, title=i, statement="x", source=Source("2401.00001", "Thm 1"),
+                         family="stable-step", constants={"c": 1.0}, check=check,
+                         control=control, control_label="c/2", tolerance=Tolerance(0, "-"),
+                         text="$x \\le c$") for i in ("toy-a", "toy-b"))
+
+    @dataclass(frozen=True)
+    class Toy(Chapter):
+        reads: dict | None = None
+
+    return Toy(slug="toy", title="Toy", paper="2401.00001", claims=claims,
+               reads={"toy-a": ("x",), "toy-b": ("x",)})
+
+
+@pytest.mark.parametrize("measured,message", [
+    ({"toy-a": {"x": 0.9}}, "no measurements for claim toy-b"),
+    ({"toy-a": {"x": 0.9}, "toy-b": {}}, "claim toy-b reads key 'x', missing"),
+    ({"toy-a": {"x": 0.9, "y": 1}, "toy-b": {"x": 0.9}}, "claim toy-a got unexpected key 'y'"),
+    ({"toy-a": {"x": 0.9}, "toy-b": {"x": 0.9}, "toy-c": {"x": 1}}, "unknown claim toy-c"),
+])
+def test_report_refuses_measurements_outside_the_contract(measured, message, tmp_path):
+    from boundbook.core.ledger import MeasurementError, report
+
+    with pytest.raises(MeasurementError, match=message):
+        report(_toy_chapter(), measured, RunParams("quick", "cpu", 0), records_dir=tmp_path,
+               show=False)
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_report_writes_one_record_per_claim(tmp_path):
     from boundbook.core.ledger import report
 
-    with pytest.raises(KeyError, match="missing"):
-        report(CHAPTER, {}, RunParams("quick", "cpu", 0), records_dir=tmp_path)
+    evs = report(_toy_chapter(), {"toy-a": {"x": 0.9}, "toy-b": {"x": 0.7}},
+                 RunParams("quick", "cpu", 0), records_dir=tmp_path, show=False)
+    assert [e.verdict.value for e in evs] == ["holds", "holds"]
+    assert sorted(p.name for p in (tmp_path / "toy").iterdir()) == ["toy-a.json", "toy-b.json"]
 
 
 def test_library_mutation_flips_a_verdict():

@@ -90,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "its bound, from the cached records, and report which were caught.")
     m.add_argument("chapters", nargs="*", metavar="CHAPTER")
 
+    n = sub.add_parser("new", help="scaffold a draft chapter (package, notebook, tests)",
+                       description="Scaffold a chapter: its package under "
+                       "lib/boundbook/chapters/, its notebook with the contract cells and its "
+                       "test file. It is a draft (`boundbook run SLUG` executes it; the book, "
+                       "ledger and tests ignore it) until added to boundbook.chapters.BOOK.")
+    n.add_argument("slug", metavar="SLUG", help="a lowercase Python identifier, e.g. sgd_noise")
+    n.add_argument("title", metavar="TITLE", help="the chapter's title")
+    n.add_argument("arxiv", metavar="ARXIV_ID", help="e.g. 2103.00065 or 2103.00065v3")
+
     b = sub.add_parser("build", help="run every chapter (quick) and build the HTML book",
                        description="What `make book` calls: execute every chapter in quick "
                        "mode, write the ledger, build _build/html with jupyter-book.")
@@ -193,6 +202,18 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from boundbook.core.scaffold import scaffold
+
+    written = scaffold(args.slug, args.title, args.arxiv)
+    root = paths.root()
+    for p in written:
+        print(f"wrote {p.relative_to(root)}")
+    print(f"draft chapter {args.slug}: `boundbook run {args.slug}` executes it; add it to "
+          "boundbook.chapters.BOOK and _toc.yml to put it in the book (see CONTRIBUTING.md)")
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from boundbook.core.ledger import write_ledger
 
@@ -224,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # a killed run cleans up like Ctrl-C
     handlers = {"list": cmd_list, "run": cmd_run, "ledger": cmd_ledger, "mutate": cmd_mutate,
-                "build": cmd_build}
+                "new": cmd_new, "build": cmd_build}
     try:
         return handlers[args.command](args)
     except ParameterError as err:

@@ -172,13 +172,15 @@ def verdict_table(records: list[dict[str, Any]]) -> str:
 
 
 def load_records(records_dir: Path | None = None) -> list[dict[str, Any]]:
-    """All records, in registry (book) order; records of unknown chapters come last."""
+    """The records of the book's chapters (``BOOK``), in book order."""
     from boundbook.core.chapter import registry
 
     base = records_dir or paths.records()
     order = {c.id: i for i, c in enumerate(
         c for ch in registry().values() for c in ch.claims)}
-    recs = [json.loads(p.read_text()) for p in sorted(base.glob("*/*.json"))]
+    book = registry()
+    recs = [json.loads(p.read_text()) for p in sorted(base.glob("*/*.json"))
+            if p.parent.name in book]  # drafts' records (if any) never enter the ledger
     return sorted(recs, key=lambda r: (order.get(r["id"], len(order)), r["id"]))
 
 

@@ -5,6 +5,10 @@ both cases papermill writes to a temporary file and the chapter's records go to 
 folder: only when the whole notebook has executed are the notebook renamed into place and the
 records moved over the previous ones. A failing or interrupted run leaves the committed
 notebook and the previous ledger exactly as they were.
+
+Before the rename the executed notebook is *normalised* (:func:`normalise_notebook`): papermill's
+timestamps, durations and absolute paths and the kernel's execution timestamps are dropped, so a
+rerun whose results did not change writes a byte-identical notebook (``git status`` stays clean).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from boundbook.core import paths
-from boundbook.core.chapter import Chapter
+from boundbook.core.chapter import CHAPTER_MODULES, Chapter
 
 KERNEL = "python3"
 
@@ -57,7 +61,10 @@ def execute(chapter: Chapter, mode: str, device: str, seed: int,
     src = chapter.notebook
     if not src.exists():
         raise ChapterFailed(chapter.slug, f"notebook {src} does not exist")
-    if mode == "quick" and out is None:
+    if mode == "quick" and out is None and chapter.slug not in CHAPTER_MODULES:
+        # a draft (not in BOOK yet): its notebook in place, its records never in the ledger
+        dest, records_home = src, paths.root() / "_build" / "runs" / "drafts" / "records"
+    elif mode == "quick" and out is None:
         dest, records_home = src, paths.records()
     else:
         folder = Path(out) if out is not None else paths.root() / "_build" / "runs" / mode
@@ -79,8 +86,12 @@ def execute(chapter: Chapter, mode: str, device: str, seed: int,
         if not produced.is_dir():
             raise ChapterFailed(chapter.slug, "it ran, but its report() wrote no records")
         _replace_dir(produced, records_home / chapter.slug)
+        normalise_notebook(tmp_nb)
         shutil.copymode(src, tmp_nb)  # mkstemp made it 0600; keep the notebook's own mode
-        os.replace(tmp_nb, dest)
+        if dest.exists() and dest.read_bytes() == tmp_nb.read_bytes():
+            tmp_nb.unlink()  # unchanged: leave the committed file (and its mtime) alone
+        else:
+            os.replace(tmp_nb, dest)
     except ChapterFailed:
         raise
     except Exception as err:  # papermill's execution error, a dead kernel, ...
@@ -97,6 +108,27 @@ def execute(chapter: Chapter, mode: str, device: str, seed: int,
         rec: dict[str, Any] = json.loads(p.read_text())
         verdicts[rec["id"]] = rec["verdict"]
     return ChapterRun(chapter.slug, seconds, dest, verdicts)
+
+
+VOLATILE_CELL_METADATA = ("papermill", "execution")
+"""Cell metadata that changes on every execution (timestamps, durations)."""
+
+
+def normalise_notebook(path: Path) -> None:
+    """Strip what changes on every execution although the results do not: the notebook's
+    ``papermill`` metadata (start/end times, durations, input and output paths) and each cell's
+    ``papermill`` and ``execution`` metadata (kernel timestamps); the injected-parameters cell
+    gets a fixed id. Tags and outputs are kept."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_METADATA:
+            cell.metadata.pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", ()):
+            cell["id"] = "injected-parameters"  # papermill draws a random id on every run
+    nbformat.write(nb, str(path))
 
 
 def _replace_dir(new: Path, target: Path) -> None:
