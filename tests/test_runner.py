@@ -168,3 +168,39 @@ def test_build_stops_on_crashed_chapter(sandbox, monkeypatch, capsys):
     monkeypatch.setattr("subprocess.run", lambda *a, **k: called.append(a))
     rc = cli.cmd_build(argparse.Namespace(skip_run=False, seed=0, device="cpu"))
     assert rc == 1 and not called and "boom" in capsys.readouterr().err
+
+
+def _executed_notebook(path, stamp: str, timing: str, value: str = "1") -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"duration": 1.0, "input_path": f"/abs/{stamp}"}
+    params = nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["injected-parameters"],
+                                                          "papermill": {"duration": 0.1}})
+    params["id"] = f"random-{stamp}"
+    result = nbformat.v4.new_code_cell("print(x)", metadata={
+        "execution": {"iopub.status.idle": stamp}})
+    result.outputs = [nbformat.v4.new_output("stream", text=value)]
+    timed = nbformat.v4.new_code_cell("print(cost)", metadata={"tags": ["volatile"]})
+    timed.outputs = [nbformat.v4.new_output("stream", text=timing)]
+    result["id"], timed["id"] = "result", "timed"  # ids come from the source notebook
+    nb.cells = [params, result, timed]
+    nbformat.write(nb, str(path))
+
+
+def test_normalised_reruns_are_byte_identical_and_volatile_cells_tolerated(tmp_path):
+    """Timestamps, papermill paths and the injected cell's random id are stripped; a rerun that
+    differs only in a `volatile` cell's output counts as unchanged; a changed result does not."""
+    from boundbook.core.runner import normalise_notebook, same_results
+
+    a, b, c, d = (tmp_path / f"{n}.ipynb" for n in "abcd")
+    _executed_notebook(a, "t1", "3.8")
+    _executed_notebook(b, "t2", "3.8")
+    _executed_notebook(c, "t3", "4.4")
+    _executed_notebook(d, "t4", "3.8", value="2")
+    for p in (a, b, c, d):
+        normalise_notebook(p)
+    assert a.read_bytes() == b.read_bytes()
+    assert "papermill" not in a.read_text() and "iopub" not in a.read_text()
+    assert same_results(a, c) and a.read_bytes() != c.read_bytes()
+    assert not same_results(a, d)

@@ -9,6 +9,8 @@ notebook and the previous ledger exactly as they were.
 Before the rename the executed notebook is *normalised* (:func:`normalise_notebook`): papermill's
 timestamps, durations and absolute paths and the kernel's execution timestamps are dropped, so a
 rerun whose results did not change writes a byte-identical notebook (``git status`` stays clean).
+Cells tagged ``volatile`` (a wall-clock cost ratio) are the one exception: when nothing but
+their outputs changed, the committed notebook is kept as it is.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def execute(chapter: Chapter, mode: str, device: str, seed: int,
         _replace_dir(produced, records_home / chapter.slug)
         normalise_notebook(tmp_nb)
         shutil.copymode(src, tmp_nb)  # mkstemp made it 0600; keep the notebook's own mode
-        if dest.exists() and dest.read_bytes() == tmp_nb.read_bytes():
+        if dest.exists() and same_results(dest, tmp_nb):
             tmp_nb.unlink()  # unchanged: leave the committed file (and its mtime) alone
         else:
             os.replace(tmp_nb, dest)
@@ -129,6 +131,27 @@ def normalise_notebook(path: Path) -> None:
         if "injected-parameters" in cell.metadata.get("tags", ()):
             cell["id"] = "injected-parameters"  # papermill draws a random id on every run
     nbformat.write(nb, str(path))
+
+
+VOLATILE_TAG = "volatile"
+"""Tag of a cell whose output varies from run to run by nature (a wall-clock cost ratio)."""
+
+
+def same_results(old: Path, new: Path) -> bool:
+    """The two executed notebooks are equal apart from the outputs of cells tagged
+    ``volatile`` (timings, which never enter a record or a verdict)."""
+    if old.read_bytes() == new.read_bytes():
+        return True
+    import nbformat
+
+    def key(path: Path) -> str:
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            if VOLATILE_TAG in cell.metadata.get("tags", ()):
+                cell["outputs"] = []
+        return nbformat.writes(nb)
+
+    return key(old) == key(new)
 
 
 def _replace_dir(new: Path, target: Path) -> None:
