@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from boundbook.core import paths
-from boundbook.core.chapter import CHAPTER_MODULES, Chapter
+from boundbook.core.chapter import Chapter, _drafts
 
 KERNEL = "python3"
 
@@ -63,7 +63,7 @@ def execute(chapter: Chapter, mode: str, device: str, seed: int,
     src = chapter.notebook
     if not src.exists():
         raise ChapterFailed(chapter.slug, f"notebook {src} does not exist")
-    if mode == "quick" and out is None and chapter.slug not in CHAPTER_MODULES:
+    if mode == "quick" and out is None and chapter.slug in _drafts():
         # a draft (not in BOOK yet): its notebook in place, its records never in the ledger
         dest, records_home = src, paths.root() / "_build" / "runs" / "drafts" / "records"
     elif mode == "quick" and out is None:
