@@ -22,15 +22,14 @@ from boundbook.chapters.gfs_sharpness.derivation import (
     pair_identity,
 )
 from boundbook.core.claims import Verdict, decide
+from boundbook.numeric.threads import single_thread
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny batched problems: thread hand-offs on a shared CPU cost more than they save."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+    with single_thread():
+        yield
 
 
 @pytest.mark.parametrize("depth", [2, 3])
@@ -134,3 +133,16 @@ def test_edge_claim_verdicts_and_control():
     assert ev.verdict is Verdict.TIGHT and not ev.control.ok
     assert decide(claim, {**m, "final_sharpness": [7.99, 7.5, 7.92]}).verdict \
         is Verdict.VIOLATED
+
+
+def test_residual_blowup_freezes_a_run_and_settings_come_from_the_protocol():
+    from boundbook.chapters.gfs_sharpness import protocol
+
+    cfg = protocol.settings("quick", 0)
+    assert cfg.eta == 0.25 and cfg.depths == (2, 4)
+    w0 = gx.initial_weights(2, [20.0], [0.5])
+    runs = gx.run_gd(w0, 0.5, 200)  # twice the chapter's step from a sharp start: blows up
+    at = int(runs.diverged_at[0])
+    assert at > 0 and np.isfinite(runs.w).all()
+    r = np.prod(runs.w, axis=-1)[:, 0] - 1.0
+    assert np.abs(r[:at]).max() <= gx.RESIDUAL_BLOWUP  # frozen at the last step within bound

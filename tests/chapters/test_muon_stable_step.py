@@ -9,12 +9,14 @@ import pytest
 import torch
 
 from boundbook.chapters.muon_stable_step import experiment as mx
+from boundbook.chapters.muon_stable_step import protocol
 from boundbook.chapters.muon_stable_step.claims import (
     CHAPTER,
     check_bounded,
     check_descent,
     check_scaling,
     control_bounded,
+    fit_exponents,
 )
 from boundbook.chapters.muon_stable_step.derivation import (
     descent_step_bound,
@@ -23,17 +25,16 @@ from boundbook.chapters.muon_stable_step.derivation import (
     orthogonal_step_2x2,
 )
 from boundbook.core.claims import Verdict, decide
+from boundbook.numeric.threads import single_thread
 
-CFG = mx.settings("quick", 0)
+CFG = protocol.settings("quick", 0)
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny batched problems: thread hand-offs on a shared CPU cost more than they save."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+    with single_thread():
+        yield
 
 
 def test_expansion_and_2x2_family_are_exact():
@@ -157,3 +158,25 @@ def test_descent_claim_verdict_and_mutations():
     assert ev.verdict is Verdict.TIGHT and not ev.control.ok
     for mut in claim.mutations[:2]:
         assert decide(claim, m, mut.apply(claim.constants)).verdict is not Verdict.TIGHT
+
+
+def test_fit_exponents_recovers_known_exponents():
+    """The one fit (claims.fit_exponents) on exact power laws; other kinds are ignored."""
+    rng = np.random.default_rng(0)
+    sb, s1 = 10 ** rng.uniform(-2, 1, 8), 10 ** rng.uniform(-1, 1, 8)
+    gd = 10 ** rng.uniform(-1, 0, 8)
+    muon = 3.0 * gd * sb**0.7 * s1**0.2
+    kinds = ["anisotropic"] * 6 + ["isotropic"] * 2
+    muon[6:] = 1.0  # off the power law, but of another kind
+    a, b, n = fit_exponents(muon, gd, sb, s1, kinds, "anisotropic")
+    assert n == 6 and math.isclose(a, 0.7, abs_tol=1e-12) and math.isclose(b, 0.2, abs_tol=1e-12)
+
+
+def test_polar_scaling_fit_is_one_zero_by_construction():
+    res = mx.ScalingResult(family=("spike",) * 5, kind=("anisotropic",) * 5,
+                           sigma_bar=np.array([0.1, 0.5, 1.0, 2.0, 4.0]),
+                           sigma1=np.array([1.0, 0.3, 2.0, 5.0, 4.5]),
+                           muon=np.ones(5), muon_polar=2 * np.array([0.1, 0.5, 1.0, 2.0, 4.0]),
+                           gd=np.full(5, 0.5), gd_width=np.zeros(5))
+    a, b = protocol.scaling_fit(res, "anisotropic", polar=True)
+    assert math.isclose(a, 1.0, abs_tol=1e-12) and math.isclose(b, 0.0, abs_tol=1e-12)

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch.func import grad, vmap
 
+from boundbook.numeric.divergence import BLOWUP
+
 Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Loss = Callable[[torch.Tensor], torch.Tensor]
 
@@ -82,7 +84,7 @@ class SweepResult:
 
 def step_size_sweep(step: Step, loss: Loss, theta0: torch.Tensor,
                     etas: Sequence[float] | torch.Tensor | np.ndarray, steps: int, *,
-                    blowup: float = 1e6, record_every: int = 1) -> SweepResult:
+                    blowup: float = BLOWUP, record_every: int = 1) -> SweepResult:
     """Run ``step`` from ``theta0`` for ``steps`` steps at every step size in ``etas``.
 
     ``theta0`` is one flat starting state ``[dim]`` or a batch ``[n_starts, dim]``; every start
@@ -154,7 +156,7 @@ class Threshold:
 
 def divergence_threshold(step: Step, loss: Loss, theta0: torch.Tensor, lo: float, hi: float,
                          *, n: int = 64, rounds: int = 2, steps: int = 1000,
-                         blowup: float = 1e6, criterion: str = "diverged") -> Threshold:
+                         blowup: float = BLOWUP, criterion: str = "diverged") -> Threshold:
     """Bracket the smallest divergent step size in ``[lo, hi]`` (one start ``theta0``).
 
     Round 1 sweeps ``n`` evenly spaced step sizes; each further round sweeps ``n`` points

@@ -2,8 +2,8 @@
 in Scalar Networks and Beyond" (Kreisler, Nacson, Soudry, Carmon, arXiv 2305.13064, ICML 2023)
 and their checks.
 
-Provenance (see ``shared/claims/verification-stable.md``, section D): only the abstract and the
-opening of the introduction were readable. The pair identity, the conservation of balances and
+Provenance (see ``NOTES.md``): only the abstract and the opening of the introduction were
+readable. The pair identity, the conservation of balances and
 the GFS-sharpness formula are DERIVED here (sympy), not transcribed; the paper's theorem
 numbers and hypotheses are not cited because we have not seen them. The scope of the
 monotonicity check (steps whose balance factors lie in [-1, 1]) and the 2% band of the
@@ -139,6 +139,16 @@ CLAIMS = (
                    Mutation("coef", 0.9, "eta^2 r^2 -> 0.9 eta^2 r^2")),
         paper_reports="not transcribed; the abstract's monotonicity result for scalar "
                       "networks rests on how GD changes the balances (our derivation)",
+        heading="One GD step rescales every balance (derived here)",
+        prf="proposition",
+        text=r"""
+For every pair $i \ne k$, one GD step gives
+$(w_i^+)^2 - (w_k^+)^2 = (w_i^2 - w_k^2)\bigl(1 - \eta^2 r^2 \pi^2/(w_i^2 w_k^2)\bigr)$;
+for $D = 2$, with $c = w_1^2 - w_2^2$: $c^+ = c\,(1 - \eta^2 r^2)$. Gradient flow keeps every
+balance $w_i^2 - w_k^2$ fixed, so the GFS is the point of $\pi = 1$ with the current balances,
+and its sharpness is $\sum_i 1/w_i^2$ there ($\sqrt{c^2 + 4}$ for $D = 2$). Not transcribed
+from the paper (arXiv:2305.13064); consistent with its abstract.
+""",
     ),
     Claim(
         id="gfs-monotone",
@@ -160,6 +170,16 @@ CLAIMS = (
                       "transcribed); observed also in a squared regression model and "
                       "practical architectures",
         digits=3,
+        heading="GD monotonically decreases the GFS sharpness (abstract)",
+        prf="theorem",
+        text=r"""
+For scalar networks with the squared loss, the GFS sharpness decreases monotonically along GD
+(arXiv:2305.13064, abstract: "we prove that the GFS sharpness decreases monotonically"). The
+theorem's hypotheses are not transcribed. We test the statement on every GD step at which no
+balance grows in magnitude, i.e. every factor $1 - \eta^2 r^2 \pi^2/(w_i^2 w_k^2)$ lies in
+$[-1, 1]$ (our scope; for $D = 2$ it reads $\eta |r| \le \sqrt 2$), and measure separately
+what happens outside it.
+""",
     ),
     Claim(
         id="gfs-converges-to-edge",
@@ -180,6 +200,15 @@ CLAIMS = (
         paper_reports="GD provably converges to the edge of stability in some settings of "
                       "scalar networks (conditions not transcribed)",
         digits=4,
+        heading="Convergence to the edge of stability (abstract; setting and band ours)",
+        prf="theorem",
+        text=r"""
+The abstract states that the result "characterize[s] settings where GD provably converges to
+the EoS in scalar networks" (arXiv:2305.13064). We test one such setting of our choosing: GFS
+sharpness at most 1% above $2/\eta$ and initial residual $|r_0| = 0.01$; GD must converge to a
+minimum whose sharpness lies within 2% below $2/\eta$ (the band is ours, fixed before the
+runs).
+""",
     ),
 )
 

@@ -24,6 +24,7 @@ statements we could not read):
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -35,6 +36,8 @@ __all__ = [
     "pair_identity",
     "gfs_depth2",
     "hessian_at_minimum",
+    "identity_markdown",
+    "gfs_markdown",
 ]
 
 eta = sp.Symbol("eta", positive=True)
@@ -142,3 +145,23 @@ def hessian_at_minimum(depth: int) -> tuple[sp.Matrix, sp.Expr, bool]:
     eig = (on_min * grad_pi - lam * grad_pi).applyfunc(sp.simplify) == sp.zeros(depth, 1)
     rank_one = on_min.rank(simplify=True) == 1
     return on_min, lam, bool(eig and rank_one)
+
+
+def identity_markdown(ids: Mapping[int, PairIdentity]) -> str:
+    """The chapter's display of :func:`pair_identity` per depth (Markdown with math)."""
+    lines = [r"$$D = 2:\ (w_1^+)^2 - (w_2^+)^2 = (w_1^2 - w_2^2)\left("
+             + sp.latex(ids[2].factor) + r"\right)$$"]
+    lines += [f"depth {d}: identity exact for every pair: {p.matches}; any depth ($\\pi$ "
+              f"free): {p.generic_matches}" for d, p in ids.items()]
+    return "\n\n".join(lines)
+
+
+def gfs_markdown(g: GFSDerivation, hess: Mapping[int, tuple[sp.Matrix, sp.Expr, bool]]) -> str:
+    """The chapter's display of :func:`gfs_depth2` and :func:`hessian_at_minimum` per depth."""
+    return "\n\n".join([
+        r"$$\tfrac{d}{dt}(w_1^2 - w_2^2)\big|_{\text{flow}} = " + sp.latex(g.flow_dc) + "$$",
+        r"$$w_1^2 + w_2^2\big|_{\mathrm{GFS}} = " + sp.latex(g.solution) + "$$",
+        f"equals $\\sqrt{{c^2 + 4}}$: {g.matches}; $|1 - \\eta^2 r^2| < 1 \\iff "
+        f"{sp.latex(g.decrease_region)}$ ($t = \\eta |r|$)",
+        "Hessian on $\\pi = 1$ is rank one with eigenvalue $\\sum_i 1/w_i^2$: "
+        + ", ".join(f"depth {d}: {h[2]}" for d, h in hess.items())])

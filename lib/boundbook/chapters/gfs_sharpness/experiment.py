@@ -5,16 +5,18 @@ gradient descent with a constant step :math:`\\eta`, float64 throughout. All sta
 of one depth run as one batch: :func:`gd_steps` is the batched form of the single-vector step
 :func:`gd_step` (``torch.func.vmap(gd_step)`` gives the same numbers, tested; written directly
 because a vmapped call costs about ten times more per step at this size), and the Hessians at
-the end points are ``vmap(hessian(loss))``. A run whose residual leaves ``[-BLOWUP, BLOWUP]``
-(or stops being finite) is *diverged* from that step on and frozen (divergence is data, never
-NaN in a record).
+the end points are ``vmap(hessian(loss))``. A run whose residual leaves
+``[-RESIDUAL_BLOWUP, RESIDUAL_BLOWUP]`` (or stops being finite) is *diverged* from that step on
+and frozen (divergence is data, never NaN in a record).
 
 **GFS sharpness** (:func:`gfs_sharpness`): gradient flow keeps every balance
-:math:`w_i^2 - w_k^2` (:mod:`boundbook.chapters.gfs_sharpness.derivation`), so the squared weights of the
-gradient-flow solution are :math:`x_i = u + \\beta_i`, :math:`\\beta_i = w_i^2 - \\min_k w_k^2`,
-with :math:`u` the root of :math:`\\sum_i \\log(u + \\beta_i) = 0` on :math:`[0, 1]` (the left
-side increases in :math:`u`, is :math:`-\\infty` at 0 and :math:`\\ge 0` at 1); we bisect
-(``BISECT`` halvings, float64) and return :math:`\\sum_i 1/x_i`. No ODE is integrated.
+:math:`w_i^2 - w_k^2` (:mod:`boundbook.chapters.gfs_sharpness.derivation`), so the squared
+weights of the gradient-flow solution are :math:`x_i = u + \\beta_i`, :math:`\\beta_i = w_i^2 -
+\\min_k w_k^2`, with :math:`u` the root of :math:`\\sum_i \\log(u + \\beta_i) = 0` on
+:math:`[0, 1]` (the left side increases in :math:`u`, is :math:`-\\infty` at 0 and
+:math:`\\ge 0` at 1); we bisect (``BISECT`` halvings, then
+``NEWTON`` Newton steps, float64) and return
+:math:`\\sum_i 1/x_i`. No ODE is integrated.
 
 **Initial points** (:func:`initial_weights`): depth :math:`D`, a target GFS sharpness
 :math:`S_0` and an initial residual :math:`r_0`: balances :math:`\\beta = s\\,(D-1, \\dots, 1,
@@ -34,53 +36,31 @@ import numpy as np
 import torch
 from torch.func import hessian, vmap
 
+from boundbook.chapters.gfs_sharpness.claims import INCREASE_TOL
+from boundbook.chapters.gfs_sharpness.protocol import GFSSettings
+from boundbook.numeric.divergence import BLOWUP
+from boundbook.numeric.threads import single_thread
 from boundbook.symbolic.quadratic import gd_edge
 
 DTYPE = torch.float64
 BISECT = 30
 NEWTON = 4
-BLOWUP = 1e6
-"""A run diverges when its residual exceeds this in magnitude (or stops being finite)."""
+RESIDUAL_BLOWUP = BLOWUP
+"""A run diverges at the first step whose residual :math:`|r| = |\\prod_i w_i - 1|` exceeds
+this (the book's blow-up level, 1e6) or whose weights stop being finite.
+
+This is deliberately *not* the book's loss-ratio rule (:func:`boundbook.numeric.divergence.
+diverged`, loss above 1e6 times the initial loss): the level here is absolute, on the
+residual, because the starts lie at very different distances from the minimum manifold and the
+initial loss is no scale for divergence. The edge runs start at :math:`|r_0| = 0.01` (loss
+:math:`5\\cdot 10^{-5}`; 0.001 in full mode), where the ratio rule would stop a run at
+:math:`|r| = 10` (1 in full mode), and a start on the manifold (:math:`r_0 = 0`) at any step
+off it; the breakdown runs start as far out as :math:`|r_0| = 8`, where it would wait for
+:math:`|r| = 8000`. The product's target is 1 whatever the start, so :math:`|r| > 10^6` means
+the same for every run. (Quick mode, applied to the recorded trajectories: the ratio rule
+flags a different divergence step than this one in 30 of the 128 runs.)"""
 FACTOR_BOUNDS = (0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
 """Scopes for the monotonicity check: steps whose pair factors all lie in [-b, b]."""
-INCREASE_TOL = 1e-9
-
-
-@dataclass(frozen=True)
-class GFSSettings:
-    mode: str
-    seed: int
-    eta: float
-    depths: tuple[int, ...]
-    sharpness0: tuple[float, ...]
-    residual0: tuple[float, ...]
-    edge_multiples: tuple[float, ...]
-    edge_residual0: tuple[float, ...]
-    breakdown_sharpness0: tuple[float, ...]
-    breakdown_eta_r0: tuple[float, ...]
-    steps: int
-
-
-def settings(mode: str, seed: int) -> GFSSettings:
-    """Quick: the brief's grid (GFS sharpness 4..20, depth 2 and 4, eta = 0.25). Full: a denser
-    grid and longer runs. The model is deterministic; ``seed`` only enters the record."""
-    if mode == "quick":
-        return GFSSettings(mode, seed, eta=0.25, depths=(2, 4),
-                           sharpness0=(4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0),
-                           residual0=(-0.5, -0.01, 0.01, 0.5),
-                           edge_multiples=(1.0025, 1.005, 1.0075, 1.01),
-                           edge_residual0=(-0.01, 0.01),
-                           breakdown_sharpness0=(4.0, 8.0, 12.0),
-                           breakdown_eta_r0=(0.3, 0.6, 0.9, 1.2, 1.45, 1.5, 1.75, 2.0),
-                           steps=3000)
-    return GFSSettings(mode, seed, eta=0.25, depths=(2, 3, 4),
-                       sharpness0=tuple(float(x) for x in np.linspace(4.0, 20.0, 33)),
-                       residual0=(-0.5, -0.1, -0.01, 0.01, 0.1, 0.5),
-                       edge_multiples=(1.001, 1.0025, 1.005, 1.0075, 1.01),
-                       edge_residual0=(-0.01, -0.001, 0.001, 0.01),
-                       breakdown_sharpness0=(4.0, 6.0, 8.0, 10.0, 12.0),
-                       breakdown_eta_r0=tuple(float(x) for x in np.linspace(0.15, 2.55, 25)),
-                       steps=12000)
 
 
 # --- the GFS and the starting points -------------------------------------------------------
@@ -127,6 +107,7 @@ def gfs_sharpness(w: torch.Tensor) -> torch.Tensor:
     return (1.0 / gfs_point(w)).sum(-1)
 
 
+@single_thread()
 def initial_weights(depth: int, sharpness0: Sequence[float], residual0: Sequence[float]
                     ) -> torch.Tensor:
     """Positive starting weights ``[len(sharpness0), depth]`` with the given GFS sharpness and
@@ -206,11 +187,12 @@ class Runs:
                     self.depth, self.group[idx], self.sharpness0[idx], self.residual0[idx])
 
 
+@single_thread()
 def run_gd(w0: torch.Tensor, eta: float | Sequence[float], steps: int,
            group: Sequence[str] | None = None) -> Runs:
     """GD from every row of ``w0`` (one depth, one batch). Divergence is found after the loop
-    (first step with a non-finite weight or :math:`|r| >` ``BLOWUP``) and the trajectory is
-    frozen from there on, so no inf/NaN leaves this function."""
+    (first step with a non-finite weight or :math:`|r| >` ``RESIDUAL_BLOWUP``) and the
+    trajectory is frozen from there on, so no inf/NaN leaves this function."""
     w = w0.to(DTYPE).clone()
     n = w.shape[0]
     etas = torch.as_tensor(np.broadcast_to(np.asarray(eta, dtype=np.float64), (n,)).copy(),
@@ -221,7 +203,7 @@ def run_gd(w0: torch.Tensor, eta: float | Sequence[float], steps: int,
         w = gd_steps(w, etas)
         out[t] = w
     r = out.prod(dim=-1) - 1.0
-    bad = ~torch.isfinite(out).all(dim=-1) | ~(r.abs() <= BLOWUP)
+    bad = ~torch.isfinite(out).all(dim=-1) | ~(r.abs() <= RESIDUAL_BLOWUP)
     hit = bad.any(dim=0)
     at = torch.where(hit, bad.to(torch.int64).argmax(dim=0), torch.full((n,), -1))
     last = torch.where(hit, at - 1, torch.full((n,), steps))
@@ -234,6 +216,7 @@ def run_gd(w0: torch.Tensor, eta: float | Sequence[float], steps: int,
                 (w0d.prod(dim=1) - 1.0).numpy())
 
 
+@single_thread()
 def simulate(cfg: GFSSettings) -> list[Runs]:
     """All runs of the chapter, one batch per depth: the main grid (every GFS sharpness x
     initial residual), the edge runs (GFS sharpness just above 2/eta, residual small) and the
@@ -273,6 +256,7 @@ class StepTable:
         return (self.sharp_after - self.sharp_before) / self.sharp_before
 
 
+@single_thread()
 def step_table(runs: Runs, identity_coef: float = 1.0) -> StepTable:
     """Analyse every step ``t -> t + 1`` taken before divergence.
 
@@ -316,6 +300,7 @@ def concat_tables(tables: Sequence[StepTable]) -> StepTable:
                        for f in StepTable.__dataclass_fields__))
 
 
+@single_thread()
 def final_hessian_sharpness(runs: Runs) -> np.ndarray:
     """Top eigenvalue of the loss Hessian (``torch.func.hessian``, vmapped) at each run's last
     iterate: the sharpness of the point GD stopped at, measured without the GFS formula."""
@@ -339,11 +324,11 @@ def monotone_summary(table: StepTable, bounds: Sequence[float] = FACTOR_BOUNDS
         sel = finite & (table.factor_min >= -b) & (table.factor_max <= b)
         out["max_increase"][str(b)] = float(inc[sel].max()) if sel.any() else -math.inf
         out["steps"][str(b)] = int(sel.sum())
-        out["increasing_steps"][str(b)] = int((inc[sel] > INCREASE_TOL).sum())
+        out["increasing_steps"][str(b)] = int((inc[sel] > INCREASE_TOL.value).sum())
     outside = finite & ((table.factor_min < -1.0) | (table.factor_max > 1.0))
     out["outside"] = {"max_increase": float(inc[outside].max()) if outside.any() else -math.inf,
                       "steps": int(outside.sum()),
-                      "increasing_steps": int((inc[outside] > INCREASE_TOL).sum())}
+                      "increasing_steps": int((inc[outside] > INCREASE_TOL.value).sum())}
     return out
 
 
@@ -406,73 +391,9 @@ def outcome_table(runs: Sequence[Runs], group: str = "main") -> list[dict[str, A
             rows.append({"depth": rs.depth, "sharpness0": round(float(rs.sharpness0[j]), 6),
                          "residual0": round(float(rs.residual0[j]), 6),
                          "diverged": bool(rs.diverged_at[j] >= 0),
-                         "monotone": bool((inc <= INCREASE_TOL).all()),
+                         "monotone": bool((inc <= INCREASE_TOL.value).all()),
                          "max_eta_r": float(np.max(np.abs(p - 1.0)) * rs.eta[j]),
                          "final_r": float(p[-1] - 1.0),
                          "final_sharpness": float(final[j]) if rs.diverged_at[j] < 0
                          else math.inf})
     return rows
-
-
-def measurements(*, identity_sympy: dict[int, bool], identity_generic: bool,
-                 gfs_formula: bool, hessian_formula: dict[int, bool],
-                 identity: list[list[float]], identity_max_error: float,
-                 monotone: dict[str, Any], edge: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The measurement dictionary of every claim, keyed by claim id."""
-    return {
-        "gfs-identity": {"sympy": {str(k): bool(v) for k, v in identity_sympy.items()},
-                         "sympy_generic": bool(identity_generic),
-                         "gfs_formula": bool(gfs_formula),
-                         "hessian_formula": {str(k): bool(v) for k, v in hessian_formula.items()},
-                         "rows": identity, "max_error_all_steps": float(identity_max_error)},
-        "gfs-monotone": monotone,
-        "gfs-converges-to-edge": edge,
-    }
-
-
-def findings(evaluations: Sequence[Any], outcomes: Sequence[dict[str, Any]],
-             edge: dict[str, Any], monotone: dict[str, Any], table: StepTable
-             ) -> dict[str, Any]:
-    """Numbers quoted in the chapter's closing prose (quote-free text for ``glue``)."""
-    from boundbook.core.display import plain
-
-    out: dict[str, Any] = {}
-    for ev in evaluations:
-        key = ev.claim.id.replace("-", "_")
-        out[f"{key}_verdict"] = plain(ev.verdict.value)
-        out[f"{key}_measured"] = plain(ev.main.measured, ev.claim.digits)
-    edge_val = edge["edge"]
-    out["gfs_edge"] = plain(edge_val)
-    above = [o for o in outcomes if o["sharpness0"] > edge_val]
-    conv = [o for o in above if not o["diverged"]]
-    out["gfs_above_runs"] = plain(len(above))
-    out["gfs_above_diverged"] = plain(len(above) - len(conv))
-    out["gfs_above_converged"] = plain(len(conv))
-    gaps = [edge_val - o["final_sharpness"] for o in conv]
-    out["gfs_above_max_gap"] = plain(max(gaps) if gaps else math.nan)
-    out["gfs_above_min_final"] = plain(min(o["final_sharpness"] for o in conv) if conv
-                                       else math.nan)
-    nonmono = [o for o in outcomes if not o["diverged"] and not o["monotone"]]
-    out["gfs_converged_nonmonotone"] = plain(len(nonmono))
-    out["gfs_nonmonotone_example"] = plain(
-        ", ".join(f"depth {o['depth']}, S0 = {o['sharpness0']:g}, r0 = {o['residual0']:g}"
-                  for o in nonmono) or "none")
-    div = sorted({(o["depth"], o["sharpness0"]) for o in outcomes if o["diverged"]})
-    out["gfs_diverged_inits"] = plain("; ".join(f"depth {d}, S0 = {s:g}" for d, s in div)
-                                      or "none")
-    mirror = [(o["sharpness0"] - edge_val) / (edge_val - f)
-              for o, f in zip([{"sharpness0": s} for s in edge["sharpness0"]],
-                              edge["final_sharpness"], strict=True)]
-    out["gfs_mirror_ratio_min"] = plain(min(mirror), 2)
-    out["gfs_mirror_ratio_max"] = plain(max(mirror), 2)
-    out["gfs_outside_steps"] = plain(monotone["outside"]["steps"])
-    out["gfs_outside_increasing"] = plain(monotone["outside"]["increasing_steps"])
-    out["gfs_inside_steps"] = plain(monotone["steps"]["1.0"])
-    out4 = (table.depth == 4) & ((table.factor_min < -1.0) | (table.factor_max > 1.0)) \
-        & np.isfinite(table.rel_increase)
-    out["gfs_outside_d4_steps"] = plain(int(out4.sum()))
-    out["gfs_outside_d4_nonincreasing"] = plain(int((table.rel_increase[out4]
-                                                     <= INCREASE_TOL).sum()))
-    out["gfs_inside_max_change"] = plain(f"{monotone['max_increase']['1.0']:.0e}")
-    out["gfs_identity_max_error"] = plain(f"{float(np.max(table.identity_error)):.0e}")
-    return out

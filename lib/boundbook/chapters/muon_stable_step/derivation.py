@@ -40,6 +40,8 @@ import sympy as sp
 __all__ = [
     "ExpansionCheck",
     "OrthogonalStep",
+    "ceiling_markdown",
+    "derivation_markdown",
     "descent_step_bound",
     "muon_ceiling",
     "one_step_expansion",
@@ -152,3 +154,24 @@ def descent_step_bound(nuclear_norm: float, r: float, lambda_max: float) -> floa
 def muon_ceiling(step: float, p: int, lambda_max: float, lambda_min: float) -> float:
     """:math:`B(\\eta)`: iterated Muon keeps the excess loss below :math:`\\max(\\Delta_0, B)`."""
     return float(_ceiling_fn(step, p, lambda_max, lambda_min))
+
+
+def derivation_markdown(ex: ExpansionCheck, orth: OrthogonalStep) -> str:
+    """The chapter's display of :func:`one_step_expansion` and :func:`orthogonal_step_2x2`
+    (Markdown with display math)."""
+    return "\n\n".join([
+        r"$L(W - \eta D) - L(W) = -\eta\langle G, D\rangle + \tfrac{\eta^2}{2}\|XD\|_F^2$ "
+        f"exactly: {ex.matches}",
+        r"$$\langle G, O\rangle = " + sp.latex(orth.inner)
+        + r",\quad \mathrm{tr}(O^\top AO) = " + sp.latex(orth.curvature)
+        + r",\quad \eta_1 = " + sp.latex(orth.threshold) + "$$",
+        r"$$\eta_1 - \frac{2\bar\sigma}{\lambda_{\max}} = " + sp.latex(orth.gap)
+        + r"\ \ge 0,\quad \text{at } t = 1:\ " + sp.latex(orth.equality_gap) + "$$",
+        r"$$\text{rank one } (s_2 = 0):\ u^\top A u = " + sp.latex(orth.rank_one_curvature)
+        + r"\ \le \lambda_1$$",
+        f"all four identities exact: {orth.matches}"])
+
+
+def ceiling_markdown() -> str:
+    """:math:`B(\\eta)` (:data:`CEILING`) as display math."""
+    return r"$$B(\eta) = " + sp.latex(CEILING) + "$$"

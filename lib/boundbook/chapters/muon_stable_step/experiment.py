@@ -37,52 +37,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
 from boundbook.chapters.muon_stable_step.derivation import descent_step_bound, muon_ceiling
+from boundbook.chapters.muon_stable_step.protocol import MuonSettings
+from boundbook.numeric.divergence import BLOWUP
 from boundbook.numeric.sweep import step_size_sweep
+from boundbook.numeric.threads import single_thread
 from boundbook.symbolic.quadratic import critical_step
 
 DTYPE = torch.float64
 RANK_TOL = 1e-10
 BISECT = 80
-
-
-@dataclass(frozen=True)
-class MuonSettings:
-    mode: str
-    seed: int
-    n: int
-    m: int
-    samples: int
-    lambda_max: float
-    lambda_min: float
-    descent_instances: int
-    scaling_rank: int
-    scaling_points: int
-    gd_steps: int
-    gd_rounds: int
-    gd_grid: int
-    bounded_instances: int
-    bounded_multiples: tuple[float, ...]
-    bounded_steps: int
-
-
-def settings(mode: str, seed: int) -> MuonSettings:
-    """Quick: 16x12 weights, a few dozen instances per test. Full: more of everything."""
-    if mode == "quick":
-        return MuonSettings(mode, seed, n=16, m=12, samples=32, lambda_max=4.0,
-                            lambda_min=0.25, descent_instances=30, scaling_rank=6,
-                            scaling_points=12, gd_steps=300, gd_rounds=4, gd_grid=8,
-                            bounded_instances=4, bounded_multiples=(0.9, 1.1, 2.0, 10.0),
-                            bounded_steps=200)
-    return MuonSettings(mode, seed, n=32, m=24, samples=64, lambda_max=4.0, lambda_min=0.25,
-                        descent_instances=200, scaling_rank=12, scaling_points=24,
-                        gd_steps=400, gd_rounds=4, gd_grid=8, bounded_instances=16,
-                        bounded_multiples=(0.9, 1.1, 2.0, 10.0, 100.0), bounded_steps=1000)
 
 
 # --- instances -----------------------------------------------------------------------------
@@ -170,6 +138,18 @@ def random_spectra(cfg: MuonSettings, count: int, seed: int) -> list[list[float]
         r = int(rng.integers(1, p + 1))
         out.append(sorted((10 ** rng.uniform(-2, 1, size=r)).tolist(), reverse=True))
     return out
+
+
+@single_thread()
+def descent_problems(cfg: MuonSettings) -> tuple[Problems, Problems, Problems]:
+    """The one-step descent test's problems: generic (``descent_instances``), controlled with
+    random spectra and anisotropic curvature (as many), and the equality case
+    :math:`X^\\top X = \\lambda_{\\max} I` (a third as many)."""
+    n, seed = cfg.descent_instances, cfg.seed
+    return (generic(cfg, n, seed),
+            controlled(cfg, random_spectra(cfg, n, seed + 1), isotropic=False, seed=seed + 2),
+            controlled(cfg, random_spectra(cfg, n // 3, seed + 3), isotropic=True,
+                       seed=seed + 4))
 
 
 def scaling_spectra(cfg: MuonSettings, seed: int) -> tuple[list[list[float]], list[str]]:
@@ -262,7 +242,9 @@ class DescentTable:
                                                strict=True)])
 
 
+@single_thread()
 def descent_table(problems: Problems) -> DescentTable:
+    """Measure every column of :class:`DescentTable` on a batch of problems."""
     G = problems.grad()
     P, S = polar(G)
     rank = (S > RANK_TOL * S[..., :1]).sum(-1)
@@ -276,11 +258,23 @@ def descent_table(problems: Problems) -> DescentTable:
 
 
 def concat_descent(tables: Sequence[DescentTable]) -> DescentTable:
+    """One table from several (the problems in order)."""
     kinds: tuple[str, ...] = sum((t.kind for t in tables), ())
     arrays = {f: np.concatenate([getattr(t, f) for t in tables])
               for f in ("rank", "nuclear", "sigma1", "lambda_max", "lambda_mean", "muon",
                         "muon_ns", "gd")}
     return DescentTable(kind=kinds, p=tables[0].p, **arrays)
+
+
+@single_thread()
+def overshoot(problems: Problems, descent: DescentTable, factor: float = 1.1) -> np.ndarray:
+    """Loss change of one exact-polar Muon step of ``factor`` times the sufficient step, per
+    problem of the equality case (``problems``: the isotropic batch, whose rows are the
+    ``"isotropic"`` rows of ``descent``); positive: the loss rose."""
+    P, _ = polar(problems.grad())
+    bound = descent.bound()[np.array(descent.kind) == "isotropic"]
+    step = torch.as_tensor(factor * bound)[:, None, None]
+    return (problems.loss(problems.W - step * P) - problems.loss()).numpy()
 
 
 @dataclass(frozen=True)
@@ -328,7 +322,7 @@ def gd_thresholds(problems: Problems, steps: int, rounds: int, grid: int) -> GDT
 
     for _ in range(rounds):
         states = torch.cat([E, A.reshape(len(A), -1), lo[:, None], (hi - lo)[:, None]], dim=1)
-        res = step_size_sweep(step, loss, states, u, steps, record_every=steps)
+        res = step_size_sweep(step, loss, states, u, steps, blowup=BLOWUP, record_every=steps)
         flags = res.grew | res.diverged
         new_lo, new_hi = lo.clone(), hi.clone()
         for i in range(len(A)):
@@ -368,7 +362,10 @@ class ScalingResult:
         return self.muon / (self.sigma1 * self.gd)
 
 
+@single_thread()
 def scaling_experiment(cfg: MuonSettings) -> ScalingResult:
+    """The spectrum sweep (:func:`scaling_spectra`), anisotropic and isotropic curvature in one
+    batch: Muon's one-step thresholds and GD's iterated threshold per problem."""
     spectra, family = scaling_spectra(cfg, cfg.seed)
     probs = [controlled(cfg, spectra, isotropic=iso, seed=cfg.seed + 100 + iso)
              for iso in (False, True)]
@@ -382,17 +379,6 @@ def scaling_experiment(cfg: MuonSettings) -> ScalingResult:
                          descent_threshold(batch, newton_schulz(batch.grad())),
                          descent_threshold(batch, P), gd.estimate,
                          gd.first_grew - gd.last_stable)
-
-
-def fit_exponents(res: ScalingResult, kind: str, polar: bool = False) -> tuple[float, float]:
-    """Least-squares fit of log(eta*_Muon / eta*_GD) = a log sigma_bar + b log sigma_1 + c,
-    with Muon's Newton–Schulz threshold (default) or its exact-polar one (``polar``)."""
-    sel = np.array([k == kind for k in res.kind])
-    muon = res.muon_polar if polar else res.muon
-    y = np.log(muon[sel] / res.gd[sel])
-    M = np.stack([np.log(res.sigma_bar[sel]), np.log(res.sigma1[sel]), np.ones(sel.sum())], 1)
-    coef = np.linalg.lstsq(M, y, rcond=None)[0]
-    return float(coef[0]), float(coef[1])
 
 
 # --- iterated Muon vs GD ---------------------------------------------------------------------
@@ -416,9 +402,11 @@ class BoundedResult:
     blowup: float
 
 
+@single_thread()
 def bounded_experiment(cfg: MuonSettings) -> BoundedResult:
-    """GD through the shared sweep harness (divergence = excess loss above 1e6 times the
-    initial one), Muon by its own loop; both from the same generic problems."""
+    """GD through the shared sweep harness (the book's divergence rule,
+    :mod:`boundbook.numeric.divergence`: excess loss non-finite or above ``BLOWUP`` = 1e6 times
+    the initial one), Muon by its own loop; both from the same generic problems."""
     probs = generic(cfg, cfg.bounded_instances, cfg.seed + 300)
     lmax, lmin = probs.curvature_range()
     L_star = probs.min_loss()
@@ -441,7 +429,7 @@ def bounded_experiment(cfg: MuonSettings) -> BoundedResult:
             return (E - eta * (A @ E)).reshape(-1)
 
         etas = [mu * critical_step(float(lmax[i])) for mu in mults]
-        res = step_size_sweep(gd, excess, E0, etas, cfg.bounded_steps)
+        res = step_size_sweep(gd, excess, E0, etas, cfg.bounded_steps, blowup=BLOWUP)
         gd_div.append(res.diverged[0])
         gd_at.append(res.diverged_at[0])
         gd_max.append(res.losses[:, 0, :].max(axis=0) / res.initial_loss[0])
@@ -475,74 +463,3 @@ def muon_run(probs: Problems, i: int, etas: Sequence[float], steps: int) -> np.n
         W = W - eta * P
         out.append(one.loss(W))
     return torch.stack(out).numpy()
-
-
-# --- measurements and findings ---------------------------------------------------------------
-
-def measurements(*, expansion_ok: bool, step2x2_ok: bool, descent: DescentTable,
-                 scaling: ScalingResult, bounded: BoundedResult) -> dict[str, dict[str, Any]]:
-    """The measurement dictionary of every claim, keyed by claim id."""
-    return {
-        "muon-descent-step": {
-            "sympy": {"expansion": bool(expansion_ok), "orthogonal_2x2": bool(step2x2_ok)},
-            "kind": list(descent.kind), "rank": descent.rank, "p": descent.p,
-            "nuclear": descent.nuclear, "lambda_max": descent.lambda_max,
-            "lambda_mean": descent.lambda_mean, "threshold": descent.muon},
-        "muon-spectrum-scaling": {
-            "kind": list(scaling.kind), "family": list(scaling.family),
-            "sigma_bar": scaling.sigma_bar, "sigma1": scaling.sigma1,
-            "muon": scaling.muon, "muon_polar": scaling.muon_polar, "gd": scaling.gd,
-            "gd_bracket_width": scaling.gd_width},
-        "muon-bounded": {
-            "multiples": list(bounded.multiples), "gd_diverged": bounded.gd_diverged,
-            "gd_diverged_at": bounded.gd_diverged_at,
-            "muon_max_ratio": bounded.muon_max_ratio,
-            "muon_ceiling_ratio": bounded.muon_ceiling_ratio,
-            "ceiling_over_d0": bounded.ceiling_over_d0,
-            "gd_max_ratio": bounded.gd_max_ratio, "blowup": bounded.blowup},
-    }
-
-
-def findings(evaluations: Sequence[Any], descent: DescentTable, scaling: ScalingResult,
-             bounded: BoundedResult) -> dict[str, Any]:
-    """Numbers quoted in the closing prose (quote-free text for ``glue``)."""
-    from boundbook.core.display import plain
-
-    out: dict[str, Any] = {}
-    for ev in evaluations:
-        key = ev.claim.id.replace("-", "_")
-        out[f"{key}_verdict"] = plain(ev.verdict.value)
-        out[f"{key}_measured"] = plain(ev.main.measured, ev.claim.digits)
-    ratio = descent.muon / descent.bound()
-    out["muon_instances"] = plain(len(ratio))
-    out["muon_max_slack"] = plain(float(ratio.max()), 3)
-    iso = np.array([k == "isotropic" for k in descent.kind])
-    ns = descent.muon_ns[iso] / descent.bound()[iso]
-    out["muon_ns_min"] = plain(float(ns.min()), 3)
-    out["muon_ns_max"] = plain(float(ns.max()), 3)
-    out["muon_ns_below"] = plain(int((ns < 1).sum()))
-    out["muon_iso_count"] = plain(int(iso.sum()))
-    for kind in ("anisotropic", "isotropic"):
-        a, b = fit_exponents(scaling, kind)
-        out[f"muon_fit_{kind}_a"] = plain(a, 3)
-        out[f"muon_fit_{kind}_b"] = plain(b, 3)
-        a, b = fit_exponents(scaling, kind, polar=True)
-        out[f"muon_polar_fit_{kind}_a"] = plain(a, 3)
-        out[f"muon_polar_fit_{kind}_b"] = plain(b, 3)
-    ns_over_polar = scaling.muon / scaling.muon_polar
-    out["muon_ns_polar_min"] = plain(float(ns_over_polar.min()), 3)
-    out["muon_ns_polar_max"] = plain(float(ns_over_polar.max()), 3)
-    out["muon_gd_spread"] = plain(float(scaling.gd.max() / scaling.gd.min() - 1), 2)
-    lr = scaling.muon / scaling.gd
-    out["muon_lr_ratio_min"] = plain(float(lr.min()), 2)
-    out["muon_lr_ratio_max"] = plain(float(lr.max()), 2)
-    at = bounded.gd_diverged_at
-    above = bounded.muon_max_ratio > 1.0
-    out["muon_above_d0"] = plain(int(above.sum()))
-    out["muon_above_d0_cases"] = plain(int(above.size))
-    for k, mu in enumerate(bounded.multiples):
-        key = str(mu).replace(".", "_")
-        out[f"muon_gd_div_at_{key}"] = plain(int(at[k][at[k] >= 0].max()) if (at[k] >= 0).any()
-                                             else "never")
-        out[f"muon_max_ratio_{key}"] = plain(float(bounded.muon_max_ratio[k].max()), 3)
-    return out

@@ -1,7 +1,60 @@
 """Protocol of the chapter muon_stable_step: settings per mode, the measurement contract, the
-measurement dictionary each claim reads, and the numbers the closing prose quotes."""
+measurement dictionary each claim reads, and the numbers the chapter's tables and closing prose
+quote."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from boundbook.chapters.muon_stable_step.claims import fit_exponents
+from boundbook.core.display import claim_findings, markdown_table, plain
+
+if TYPE_CHECKING:
+    from boundbook.chapters.muon_stable_step.experiment import (
+        BoundedResult,
+        DescentTable,
+        ScalingResult,
+    )
+    from boundbook.core.claims import Evaluation
+
+
+@dataclass(frozen=True)
+class MuonSettings:
+    mode: str
+    seed: int
+    n: int
+    m: int
+    samples: int
+    lambda_max: float
+    lambda_min: float
+    descent_instances: int
+    scaling_rank: int
+    scaling_points: int
+    gd_steps: int
+    gd_rounds: int
+    gd_grid: int
+    bounded_instances: int
+    bounded_multiples: tuple[float, ...]
+    bounded_steps: int
+
+
+def settings(mode: str, seed: int) -> MuonSettings:
+    """Quick: 16x12 weights, a few dozen instances per test. Full: more of everything."""
+    if mode == "quick":
+        return MuonSettings(mode, seed, n=16, m=12, samples=32, lambda_max=4.0,
+                            lambda_min=0.25, descent_instances=30, scaling_rank=6,
+                            scaling_points=12, gd_steps=300, gd_rounds=4, gd_grid=8,
+                            bounded_instances=4, bounded_multiples=(0.9, 1.1, 2.0, 10.0),
+                            bounded_steps=200)
+    return MuonSettings(mode, seed, n=32, m=24, samples=64, lambda_max=4.0, lambda_min=0.25,
+                        descent_instances=200, scaling_rank=12, scaling_points=24,
+                        gd_steps=400, gd_rounds=4, gd_grid=8, bounded_instances=16,
+                        bounded_multiples=(0.9, 1.1, 2.0, 10.0, 100.0), bounded_steps=1000)
+
 
 READS: dict[str, tuple[str, ...]] = {
     "muon-bounded": ("blowup", "ceiling_over_d0", "gd_diverged", "gd_diverged_at", "gd_max_ratio",
@@ -13,3 +66,112 @@ READS: dict[str, tuple[str, ...]] = {
 }
 """The measurement contract: claim id -> the keys of its measurement dictionary that its
 check and control read (:func:`boundbook.core.ledger.report` refuses any other)."""
+
+
+def measurements(*, expansion_ok: bool, step2x2_ok: bool, descent: DescentTable,
+                 scaling: ScalingResult, bounded: BoundedResult) -> dict[str, dict[str, Any]]:
+    """The measurement dictionary of every claim, keyed by claim id."""
+    return {
+        "muon-descent-step": {
+            "sympy": {"expansion": bool(expansion_ok), "orthogonal_2x2": bool(step2x2_ok)},
+            "kind": list(descent.kind), "rank": descent.rank, "p": descent.p,
+            "nuclear": descent.nuclear, "lambda_max": descent.lambda_max,
+            "lambda_mean": descent.lambda_mean, "threshold": descent.muon},
+        "muon-spectrum-scaling": {
+            "kind": list(scaling.kind), "family": list(scaling.family),
+            "sigma_bar": scaling.sigma_bar, "sigma1": scaling.sigma1,
+            "muon": scaling.muon, "muon_polar": scaling.muon_polar, "gd": scaling.gd,
+            "gd_bracket_width": scaling.gd_width},
+        "muon-bounded": {
+            "multiples": list(bounded.multiples), "gd_diverged": bounded.gd_diverged,
+            "gd_diverged_at": bounded.gd_diverged_at,
+            "muon_max_ratio": bounded.muon_max_ratio,
+            "muon_ceiling_ratio": bounded.muon_ceiling_ratio,
+            "ceiling_over_d0": bounded.ceiling_over_d0,
+            "gd_max_ratio": bounded.gd_max_ratio, "blowup": bounded.blowup},
+    }
+
+
+def scaling_fit(scaling: ScalingResult, kind: str, polar: bool = False) -> tuple[float, float]:
+    """Fitted exponents (of sigma_bar, of sigma_1) of the spectrum sweep for one curvature
+    kind, with Muon's Newton–Schulz threshold (default, the tested one) or its exact-polar one
+    (``polar``; (1, 0) by construction): :func:`claims.fit_exponents`, the check's own fit."""
+    muon = scaling.muon_polar if polar else scaling.muon
+    a, b, _ = fit_exponents(muon, scaling.gd, scaling.sigma_bar, scaling.sigma1, scaling.kind,
+                            kind)
+    return a, b
+
+
+def descent_summary(descent: DescentTable) -> str:
+    """Table: per kind of problem, the measured one-step threshold over the sufficient step
+    (exact polar factor, smallest and largest; Newton–Schulz, smallest)."""
+    ratio, kinds = descent.muon / descent.bound(), np.array(descent.kind)
+    ns = descent.muon_ns / descent.bound()
+    rows = [(k, int((kinds == k).sum()), ratio[kinds == k].min(), ratio[kinds == k].max(),
+             ns[kinds == k].min()) for k in dict.fromkeys(kinds)]
+    return markdown_table(rows, ["problems", "count", "min η₁ / bound", "max η₁ / bound",
+                                 "min, Newton–Schulz"], digits=6)
+
+
+def exponent_table(scaling: ScalingResult) -> str:
+    """Table: fitted exponents per curvature kind and update, next to the abstract's
+    prediction and the GD-style alternative."""
+    fits = [(f"{k}, Newton–Schulz (tested)", *scaling_fit(scaling, k))
+            for k in ("anisotropic", "isotropic")]
+    fits += [(f"{k}, exact polar factor (by construction)", *scaling_fit(scaling, k, polar=True))
+             for k in ("anisotropic", "isotropic")]
+    fits.append(("predicted (abstract)", 1.0, 0.0))
+    fits.append(("GD-style", 0.0, 1.0))
+    return markdown_table(fits, ["curvature, update", "exponent of σ̄", "exponent of σ₁"])
+
+
+def bounded_table(bounded: BoundedResult) -> str:
+    """Table: per multiple of GD's critical step, GD's divergence and Muon's excess loss
+    relative to its start and to the ceiling."""
+    rows = [(mu, int(bounded.gd_diverged[k].sum()),
+             bounded.gd_diverged_at[k].max() if bounded.gd_diverged[k].any() else "never",
+             bounded.muon_max_ratio[k].max(), int((bounded.muon_max_ratio[k] > 1).sum()),
+             bounded.ceiling_over_d0[k].min(), bounded.muon_ceiling_ratio[k].max())
+            for k, mu in enumerate(bounded.multiples)]
+    return markdown_table(rows, ["η / (2/λ_max)", "GD diverged", "by step",
+                                 "Muon: max Δ_t/Δ_0", "Muon above Δ_0",
+                                 "min B(η)/Δ_0", "Muon: max Δ_t / max(Δ_0, B)"])
+
+
+def findings(evaluations: Sequence[Evaluation], descent: DescentTable, scaling: ScalingResult,
+             bounded: BoundedResult) -> dict[str, Any]:
+    """Numbers quoted in the closing prose (quote-free text for ``glue``)."""
+    out: dict[str, Any] = dict(claim_findings(evaluations))
+    ratio = descent.muon / descent.bound()
+    out["muon_instances"] = plain(len(ratio))
+    out["muon_max_slack"] = plain(float(ratio.max()), 3)
+    iso = np.array([k == "isotropic" for k in descent.kind])
+    ns = descent.muon_ns[iso] / descent.bound()[iso]
+    out["muon_ns_min"] = plain(float(ns.min()), 3)
+    out["muon_ns_max"] = plain(float(ns.max()), 3)
+    out["muon_ns_below"] = plain(int((ns < 1).sum()))
+    out["muon_iso_count"] = plain(int(iso.sum()))
+    for kind in ("anisotropic", "isotropic"):
+        a, b = scaling_fit(scaling, kind)
+        out[f"muon_fit_{kind}_a"] = plain(a, 3)
+        out[f"muon_fit_{kind}_b"] = plain(b, 3)
+        a, b = scaling_fit(scaling, kind, polar=True)
+        out[f"muon_polar_fit_{kind}_a"] = plain(a, 3)
+        out[f"muon_polar_fit_{kind}_b"] = plain(b, 3)
+    ns_over_polar = scaling.muon / scaling.muon_polar
+    out["muon_ns_polar_min"] = plain(float(ns_over_polar.min()), 3)
+    out["muon_ns_polar_max"] = plain(float(ns_over_polar.max()), 3)
+    out["muon_gd_spread"] = plain(float(scaling.gd.max() / scaling.gd.min() - 1), 2)
+    lr = scaling.muon / scaling.gd
+    out["muon_lr_ratio_min"] = plain(float(lr.min()), 2)
+    out["muon_lr_ratio_max"] = plain(float(lr.max()), 2)
+    at = bounded.gd_diverged_at
+    above = bounded.muon_max_ratio > 1.0
+    out["muon_above_d0"] = plain(int(above.sum()))
+    out["muon_above_d0_cases"] = plain(int(above.size))
+    for k, mu in enumerate(bounded.multiples):
+        key = str(mu).replace(".", "_")
+        out[f"muon_gd_div_at_{key}"] = plain(int(at[k][at[k] >= 0].max()) if (at[k] >= 0).any()
+                                             else "never")
+        out[f"muon_max_ratio_{key}"] = plain(float(bounded.muon_max_ratio[k].max()), 3)
+    return out
