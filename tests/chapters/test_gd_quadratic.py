@@ -1,6 +1,6 @@
-"""Tests of the chapter "Gradient descent on a quadratic": its derivations
-(boundbook.chapters.gd_quadratic.derivation), experiments (boundbook.chapters.gd_quadratic.experiment) and checks
-(boundbook.chapters.gd_quadratic.claims), each check shown able to fail."""
+"""Tests of the chapter "Gradient descent on a quadratic" (boundbook.chapters.gd_quadratic): its
+derivations, quadratics, packed sweeps, experiments, protocol and checks, each check shown able
+to fail, and the plain closed form in claims.py equal to its sympy derivation."""
 
 from __future__ import annotations
 
@@ -15,12 +15,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from boundbook.chapters.gd_quadratic import bracketing as bk
 from boundbook.chapters.gd_quadratic import claims as ch
 from boundbook.chapters.gd_quadratic import derivation as S
 from boundbook.chapters.gd_quadratic import experiment as gx
+from boundbook.chapters.gd_quadratic import protocol as P
+from boundbook.chapters.gd_quadratic import quadratics as gq
 from boundbook.core import paths
 from boundbook.core.claims import Verdict, decide, mutate
 from boundbook.core.ledger import to_jsonable
+from boundbook.numeric.divergence import BLOWUP
 from boundbook.numeric.sweep import gd_step, heavy_ball_step, step_size_sweep
 from boundbook.symbolic.quadratic import critical_step
 
@@ -76,12 +80,28 @@ def test_contraction_rate_and_offset():
     assert S.finite_horizon_offset(1e6, 0.05, 4000) < r / 3.9
 
 
+@pytest.mark.parametrize("blowup", [1e3, BLOWUP, 1e9])
+@pytest.mark.parametrize("share", [1e-11, 0.003, 0.05, 0.6, 1.0])
+@pytest.mark.parametrize("steps,power", [(250, 2.0), (1000, 2.0), (4000, 2.0), (1000, 1.0),
+                                         (1000, 4.0)])
+def test_plain_offset_equals_the_sympy_derivation(blowup, share, steps, power):
+    """claims.finite_horizon_offset (plain Python, what the check uses) is the sympy solution,
+    to the last bit: it is written in the operation order of the lambdified root."""
+    plain = ch.finite_horizon_offset(blowup, share, steps, power)
+    assert plain == S.finite_horizon_offset(blowup, share, steps, power)
+    expr = S.finite_horizon_derivation()[1]
+    exact = expr.subs({S.blow: blowup, S.share: share, S.horizon: steps, S.power: power})
+    assert plain == pytest.approx(float(exact.evalf(30)), rel=1e-12, abs=1e-15)
+    assert plain == pytest.approx(((blowup / share) ** (1 / (power * steps)) - 1) / 2,
+                                  rel=1e-9)
+
+
 # ----------------------------------------------------------------------------- quadratics
 
 
-@pytest.mark.parametrize("shape", gx.SHAPES)
+@pytest.mark.parametrize("shape", P.SHAPES)
 def test_random_quadratic_has_the_requested_spectrum(shape):
-    q = gx.random_quadratic(shape, 12, 50.0, 3.0, seed=1)
+    q = gq.random_quadratic(shape, 12, 50.0, 3.0, seed=1)
     w = np.linalg.eigvalsh(q.A)[::-1]
     np.testing.assert_allclose(w, q.eigenvalues, rtol=1e-12, atol=1e-12)
     assert q.lam_max == pytest.approx(3.0) and q.kappa == pytest.approx(50.0)
@@ -90,7 +110,7 @@ def test_random_quadratic_has_the_requested_spectrum(shape):
 
 
 def test_haar_orthogonal_and_seeded():
-    Q = gx.haar_orthogonal(20, np.random.default_rng(3))
+    Q = gq.haar_orthogonal(20, np.random.default_rng(3))
     np.testing.assert_allclose(Q.T @ Q, np.eye(20), atol=1e-12)
     a = gx.quadratic_suite((("uniform", 10, 10.0), ("spiked", 15, 20.0)), seed=4)
     b = gx.quadratic_suite((("uniform", 10, 10.0), ("spiked", 15, 20.0)), seed=4)
@@ -98,7 +118,7 @@ def test_haar_orthogonal_and_seeded():
                for x, y in zip(a, b, strict=True))
     assert all(0.5 <= q.lam_max <= 50 for q in a)
     with pytest.raises(ValueError):
-        gx.spectrum("flat", 5, 2.0, 1.0)
+        gq.spectrum("flat", 5, 2.0, 1.0)
 
 
 # ----------------------------------------------------------------------------- packed update
@@ -111,27 +131,27 @@ def _pack_run(pack, setting, eta, steps):
 
 
 def test_pack_reproduces_the_library_updates():
-    q = gx.random_quadratic("log-uniform", 8, 20.0, 2.0, seed=5)
+    q = gq.random_quadratic("log-uniform", 8, 20.0, 2.0, seed=5)
     A = torch.as_tensor(q.A)
 
     def loss(x):
         return 0.5 * x @ (A @ x)
 
-    pack = gx.Pack.of([q, gx.random_quadratic("uniform", 5, 3.0, 1.0, seed=6)])
+    pack = bk.Pack.of([q, gq.random_quadratic("uniform", 5, 3.0, 1.0, seed=6)])
     x0 = torch.as_tensor(q.x0)
     ref = step_size_sweep(gd_step(loss), loss, x0, [0.7], 20, record_every=1).losses[:, 0, 0]
-    np.testing.assert_allclose(_pack_run(pack, gx.Setting(0, "gd"), 0.7, 20), ref, rtol=1e-12)
+    np.testing.assert_allclose(_pack_run(pack, bk.Setting(0, "gd"), 0.7, 20), ref, rtol=1e-12)
     hb_loss = lambda s: loss(s[:8])  # noqa: E731
     ref = step_size_sweep(heavy_ball_step(loss, 0.6), hb_loss,
                           torch.cat([x0, torch.zeros(8, dtype=x0.dtype)]), [0.9], 20,
                           record_every=1).losses[:, 0, 0]
-    np.testing.assert_allclose(_pack_run(pack, gx.Setting(0, "heavy_ball", 0.6), 0.9, 20), ref,
+    np.testing.assert_allclose(_pack_run(pack, bk.Setting(0, "heavy_ball", 0.6), 0.9, 20), ref,
                                rtol=1e-12)
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_pack_matches_torch_sgd(nesterov):
-    q = gx.random_quadratic("uniform", 2, 10.0, 4.0, seed=7)
+    q = gq.random_quadratic("uniform", 2, 10.0, 4.0, seed=7)
     A = torch.as_tensor(q.A)
     x = torch.as_tensor(q.x0).clone().requires_grad_(True)
     opt = torch.optim.SGD([x], lr=0.3, momentum=0.7, nesterov=nesterov)
@@ -142,15 +162,15 @@ def test_pack_matches_torch_sgd(nesterov):
         losses.append(loss.item())
         loss.backward()
         opt.step()
-    pack = gx.Pack.of([q])
+    pack = bk.Pack.of([q])
     method = "nesterov" if nesterov else "heavy_ball"
-    ours = _pack_run(pack, gx.Setting(0, method, 0.7), 0.3, 29)
+    ours = _pack_run(pack, bk.Setting(0, method, 0.7), 0.3, 29)
     np.testing.assert_allclose(ours, losses, rtol=1e-10)
 
 
 def test_setting_rejects_unknown_method():
     with pytest.raises(ValueError):
-        gx.Setting(0, "adam")
+        bk.Setting(0, "adam")
 
 
 # ----------------------------------------------------------------------------- experiments
@@ -166,9 +186,8 @@ def small():
     rates = gx.contraction_rates(quads, n=16, steps=200)
     mom = gx.momentum_edges(mq, (0.5,), **kw)
     ctrl = gx.control_runs(quads, mq, (0.5,), steps=300)
-    m = gx.measurements(critical=crit, rates=rates, momentum=mom, control=ctrl,
-                        gd_matches=True, rate_matches=True, heavy_ball_matches=True,
-                        nesterov_matches=True)
+    m = P.measurements(critical=crit, rates=rates, momentum=mom, control=ctrl,
+                       symbolic=S.symbolic_flags())
     return crit, rates, mom, ctrl, json.loads(json.dumps(to_jsonable(m)))
 
 
@@ -182,13 +201,13 @@ def test_critical_step_measured_near_the_bound(small):
 
 
 def test_bracket_reports_no_threshold_outside_the_range():
-    q = gx.random_quadratic("uniform", 4, 5.0, 2.0, seed=8)
-    pack = gx.Pack.of([q])
-    br = gx.bracket_thresholds(pack, [gx.Setting(0, "gd")], np.array([0.1]), np.array([0.5]),
-                               n=8, rounds=2, steps=50, first_steps=50, blowup=1e6)
+    q = gq.random_quadratic("uniform", 4, 5.0, 2.0, seed=8)
+    pack = bk.Pack.of([q])
+    br = bk.bracket_thresholds(pack, [bk.Setting(0, "gd")], np.array([0.1]), np.array([0.5]),
+                               n=8, rounds=2, steps=50, first_steps=50, blowup=BLOWUP)
     assert not br.found[0] and np.isnan(br.estimate[0])
-    br = gx.bracket_thresholds(pack, [gx.Setting(0, "gd")], np.array([1.5]), np.array([3.0]),
-                               n=8, rounds=2, steps=50, first_steps=50, blowup=1e6)
+    br = bk.bracket_thresholds(pack, [bk.Setting(0, "gd")], np.array([1.5]), np.array([3.0]),
+                               n=8, rounds=2, steps=50, first_steps=50, blowup=BLOWUP)
     assert not br.found[0]  # the lowest step already diverges: no bracket
 
 
@@ -212,8 +231,8 @@ def test_momentum_and_controls(small):
 
 
 def test_settings_modes():
-    q, f = gx.settings("quick", 0), gx.settings("full", 0)
-    assert len(q.specs) == 4 and {s[0] for s in q.specs} == set(gx.SHAPES)
+    q, f = P.settings("quick", 0), P.settings("full", 0)
+    assert len(q.specs) == 4 and {s[0] for s in q.specs} == set(P.SHAPES)
     assert all(10 <= d <= 50 for _, d, _ in q.specs + f.specs)
     assert q.n >= 64 and f.steps > q.steps and len(f.specs) == 12
 

@@ -1,6 +1,7 @@
-"""Tests of the SGD linear-stability chapter: sympy derivations (its ``derivation``), the
-mean-square operators, thresholds and Monte-Carlo runs (its ``experiment``), and the claims'
-checks, which must be able to fail."""
+"""Tests of the SGD linear-stability chapter: sympy derivations (its ``derivation``), the plain
+closed forms in ``claims`` against them, the mean-square operators and thresholds
+(``operators``), the Monte-Carlo runs (``monte_carlo``), the protocol, and the claims' checks,
+which must be able to fail."""
 
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ import pytest
 import sympy as sp
 import torch
 
+from boundbook.chapters.sgd_linear_stability import claims as ch
 from boundbook.chapters.sgd_linear_stability import derivation as S
 from boundbook.chapters.sgd_linear_stability import experiment as sx
+from boundbook.chapters.sgd_linear_stability import monte_carlo as mcx
+from boundbook.chapters.sgd_linear_stability import operators as ops
+from boundbook.chapters.sgd_linear_stability import protocol as P
 from boundbook.chapters.sgd_linear_stability.claims import CHAPTER
 from boundbook.core.claims import Verdict, decide, mutate
+from boundbook.symbolic.quadratic import critical_step
 
 DT = torch.float64
 
@@ -68,6 +74,35 @@ def test_orthogonal_and_coherent_derivations():
     assert S.coherent_threshold_ab(2.0, 0.5, 0.5) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("n", [2, 9, 16, 28])
+def test_plain_closed_forms_equal_the_sympy_derivation(n):
+    """The checks' plain forms (claims.py, no sympy) are the lambdified sympy results, to the
+    last bit, and the exact sympy expressions to 1e-12."""
+    for b in sorted({1, 2, max(1, n // 2), n}):
+        al, be = ch.bernoulli_coefficients(n, b)
+        assert (al, be) == S.noise_coefficients("bernoulli", n, b)
+        ea, eb = S.coefficients("bernoulli", sp.Integer(n), sp.Integer(b))
+        assert (al, be) == (float(ea), pytest.approx(float(eb), rel=1e-12, abs=1e-15))
+        for a, lam in ((1.0, 1.0), (0.37, 2.5), (3.0, 0.0625)):
+            for x, y in ((al, be), (1.0, 1.0 / b), (0.3, 0.05)):
+                plain = ch.orthogonal_threshold_ab(a, n, x, y)
+                assert plain == S.orthogonal_threshold_ab(a, n, x, y)
+                exact = S.orthogonal_derivation().generic.subs(
+                    {S.a: a, S.n: n, S.alpha: x, S.beta: y})
+                assert plain == pytest.approx(float(exact), rel=1e-12)
+                plain = ch.coherent_threshold_ab(lam, x, y)
+                assert plain == S.coherent_threshold_ab(lam, x, y)
+                exact = S.coherent_derivation().generic.subs(
+                    {S.lam: lam, S.alpha: x, S.beta: y})
+                assert plain == pytest.approx(float(exact), rel=1e-12)
+            assert ch.gd_threshold(lam) == critical_step(lam)
+        # with Bernoulli coefficients the generic forms are the derived Bernoulli thresholds
+        assert ch.orthogonal_threshold_ab(0.37, n, al, be) == pytest.approx(
+            S.orthogonal_threshold(0.37, n, b, "bernoulli"), rel=1e-12)
+        assert ch.coherent_threshold_ab(2.5, al, be) == pytest.approx(
+            S.coherent_threshold(2.5, n, b, "bernoulli"), rel=1e-12)
+
+
 # --------------------------------------------------------------------------- operators
 def _enumerated_operator(G: torch.Tensor, sampling: str, batch: int, eta: float) -> torch.Tensor:
     """E[(I - eta H_S) kron (I - eta H_S)] by enumerating every batch (no closed form)."""
@@ -95,7 +130,7 @@ def _enumerated_operator(G: torch.Tensor, sampling: str, batch: int, eta: float)
 def test_operator_matches_enumeration(sampling):
     gen = torch.Generator().manual_seed(1)
     G = torch.randn(4, 4, generator=gen, dtype=DT)  # full rank: row space = everything
-    op = sx.mean_square_operator(G, sampling, 2)
+    op = ops.mean_square_operator(G, sampling, 2)
     eta = 0.3
     Q_enum = _enumerated_operator(G @ op.basis.T, sampling, 2, eta)  # row-space coordinates
     P = op.svec
@@ -105,19 +140,19 @@ def test_operator_matches_enumeration(sampling):
 def test_closed_form_and_bisection_agree_and_bracket():
     inst = sx.make_instances(6, 12, seed=3)
     for sampling, batch in (("with", 2), ("without", 3), ("bernoulli", 2)):
-        op = sx.mean_square_operator(inst["gaussian"].G, sampling, batch)
-        eta_b = sx.bisect_thresholds([op], 44)[0]
-        eta_c = sx.closed_form_threshold(op)
+        op = ops.mean_square_operator(inst["gaussian"].G, sampling, batch)
+        eta_b = ops.bisect_thresholds([op], 44)[0]
+        eta_c = ops.closed_form_threshold(op)
         assert eta_b == pytest.approx(eta_c, rel=1e-9)
-        rad = sx.spectral_radius(op, torch.tensor([0.99 * eta_c, 1.01 * eta_c], dtype=DT))
+        rad = ops.spectral_radius(op, torch.tensor([0.99 * eta_c, 1.01 * eta_c], dtype=DT))
         assert rad[0] < 1 < rad[1]
 
 
 def test_full_batch_is_gd_and_null_space_is_dropped():
     inst = sx.make_instances(6, 12, seed=0)
-    op = sx.mean_square_operator(inst["gaussian"].G, "without", 6)
+    op = ops.mean_square_operator(inst["gaussian"].G, "without", 6)
     assert op.rank == 6 and op.C.shape == (21, 21)
-    eta = sx.bisect_thresholds([op], 44)[0]
+    eta = ops.bisect_thresholds([op], 44)[0]
     assert eta == pytest.approx(2 / op.lam_max, rel=1e-9)
 
 
@@ -135,7 +170,7 @@ def test_instances():
 
 def test_monte_carlo_sides_and_exact_curve():
     inst = sx.make_instances(4, 8, seed=0)["orthogonal"]
-    mc = sx.mean_square_runs(inst, 1, 2.0, (0.8, 1.25), steps=60, runs=512, seed=0,
+    mc = mcx.mean_square_runs(inst, 1, 2.0, (0.8, 1.25), steps=60, runs=512, seed=0,
                              record_every=20)
     low, high = mc.final(0), mc.final(1)
     assert low["hi"] < 1 < high["lo"]
@@ -164,13 +199,13 @@ def test_single_thread_restores_threads():
 # --------------------------------------------------------------------------- claims
 @pytest.fixture(scope="module")
 def small_measurements():
-    cfg = dataclasses.replace(sx.settings("quick", 0), n=9, d=14, batch_sizes=(1, 2, 8),
+    cfg = dataclasses.replace(P.settings("quick", 0), n=9, d=14, batch_sizes=(1, 2, 8),
                               mc_runs=512, mc_steps=80, mc_factors=(0.95, 1.05),
                               mc_configs=(("orthogonal", 1),), mc_illustrations=())
     inst = sx.make_instances(cfg.n, cfg.d, cfg.seed)
     table = sx.threshold_table(inst, sx.threshold_plan(cfg), 44)
     main, _ = sx.run_monte_carlo(inst, table, cfg)
-    m = sx.measurements(table=table, monte_carlo=main, symbolic=sx.symbolic_flags())
+    m = P.measurements(table=table, monte_carlo=main, symbolic=S.symbolic_flags())
     return json.loads(json.dumps(m))
 
 

@@ -1,1 +1,1 @@
-"""Chapter package: gd_quadratic (claims, protocol, experiment, derivation, figures)."""
+"""Chapter package: gd_quadratic, GD and momentum on quadratics (sweeps, rates, edges)."""

@@ -8,9 +8,12 @@ et al. 2021, arXiv:2103.00065). The chapter also calibrates the step-size sweep 
 (heavy ball: derived exactly; Nesterov: the value attributed to Cohen et al. from memory,
 tested by the same root-at-minus-one computation).
 
-Every check is a pure function of the measurement dictionary that the notebook passes to
-:func:`boundbook.core.ledger.report` and of the claim's constants; thresholds are compared as the
-dimensionless product :math:`\\eta_c\\lambda_{\\max}` (2 for gradient descent).
+Every check is a pure function of the measurement dictionary built by
+:func:`boundbook.chapters.gd_quadratic.protocol.measurements` and of the claim's constants;
+thresholds are compared as the dimensionless product :math:`\\eta_c\\lambda_{\\max}` (2 for
+gradient descent). The module imports only the standard library and :mod:`boundbook.core`: the
+sweep offset's closed form (:func:`finite_horizon_offset`) is written out here in plain Python
+and tested against its sympy derivation.
 """
 
 from __future__ import annotations
@@ -82,11 +85,22 @@ def control_critical(m: Mapping[str, Any], k: Mapping[str, Any]) -> Outcome:
 
 # ----------------------------------------------------------------------------- sweep offset
 
-def _offset(share: float, k: Mapping[str, Any], m: Mapping[str, Any]) -> float:
-    """r_T from :func:`boundbook.chapters.gd_quadratic.derivation.finite_horizon_derivation` (sympy,
-    imported here only: listing chapters stays light)."""
-    from boundbook.chapters.gd_quadratic.derivation import finite_horizon_offset
+def finite_horizon_offset(blowup: float, top_share: float, steps: int,
+                          loss_power: float = 2.0) -> float:
+    """:math:`r_T = \\tfrac12\\big((B/s)^{1/(pT)} - 1\\big)`, the relative offset above
+    :math:`2/\\lambda_{\\max}` of the threshold a ``steps``-step sweep with blow-up ``blowup``
+    measures (``top_share`` :math:`s`: the top direction's share of the initial loss;
+    ``loss_power`` :math:`p`: 2, the loss being quadratic in the amplitude).
 
+    The plain form of :func:`boundbook.chapters.gd_quadratic.derivation.finite_horizon_offset`
+    (the root of :math:`s(1+2r)^{pT} = B` that sympy solves), written in the operation order of
+    sympy's solution, :math:`\\tfrac12 B^{1/(pT)} s^{-1/(pT)} - \\tfrac12`, so that the two
+    agree to the last bit (tested)."""
+    e = 1 / (steps * loss_power)
+    return 0.5 * blowup ** e * top_share ** -e - 0.5
+
+
+def _offset(share: float, k: Mapping[str, Any], m: Mapping[str, Any]) -> float:
     return finite_horizon_offset(m["blowup"], share, m["steps"], k["loss_power"])
 
 
@@ -195,6 +209,14 @@ CLAIMS = (
         title="GD on a quadratic diverges exactly above eta = 2/lambda_max",
         statement=r"\eta_c = 2/\lambda_{\max}(A):\ \text{GD on } \tfrac12 x^\top A x "
                   r"\text{ converges for } \eta < \eta_c \text{ and diverges for } \eta > \eta_c",
+        heading="Critical step of gradient descent (textbook; Cohen et al. 2021's quadratic "
+                "fact)",
+        prf="theorem",
+        text=r"""
+Gradient descent $x^+ = x - \eta\nabla L(x)$ on $L(x) = \tfrac12 x^\top A x$, $A \succ 0$,
+converges for every start if $\eta < 2/\lambda_{\max}(A)$ and diverges from almost every start
+if $\eta > 2/\lambda_{\max}(A)$. Derived here; the paper states it as background (where in the paper
+we have not seen).""",
         source=_src("the quadratic fact the paper starts from (its location in the paper not "
                     "seen; the formula is textbook: Nesterov 2004, Sec. 2.1); derived here"),
         family="stable-step",
@@ -212,6 +234,15 @@ CLAIMS = (
         title="a finite sweep sees the edge (2/lambda_max)(1 + r_T) (harness calibration)",
         statement=r"\hat\eta_c = \tfrac{2}{\lambda_{\max}}(1 + r_T),\ "
                   r"r_T = \tfrac12\big((B/s)^{1/(2T)} - 1\big)",
+        heading="What a finite sweep measures (derived here; the harness's calibration)",
+        prf="proposition",
+        text=r"""
+Not a claim of either source. If a run counts as divergent when its loss exceeds $B$ times the
+initial loss within $T$ steps, the threshold a sweep finds on a quadratic is
+$\hat\eta_c = \tfrac{2}{\lambda_{\max}}(1 + r_T)$ with
+$r_T = \tfrac12\big((B/s)^{1/(2T)} - 1\big)$, where $s$ is the starting point's share of the
+initial loss along the top eigenvector: slightly *above* the true edge, by an amount that
+shrinks like $1/T$.""",
         source=Source("derived", "not a claim of a paper: derived here, the bias that a "
                       "T-step sweep with blow-up B adds to the quadratic fact (s: the start's "
                       "top share)", version=""),
@@ -233,6 +264,16 @@ CLAIMS = (
                   r"\rho(\eta) = \max_i|1-\eta\lambda_i|,\ "
                   r"\min_\eta \rho = \rho(\tfrac{2}{\lambda_{\min}+\lambda_{\max}}) = "
                   r"\tfrac{\kappa-1}{\kappa+1}",
+        heading="Best constant step (textbook, {cite}`nesterov2004` Sec. 2.1)",
+        prf="theorem",
+        text=r"""
+For $0 < \eta < 2/\lambda_{\max}$, $\|x_t - x^*\|_A \le \rho(\eta)^t\,\|x_0 - x^*\|_A$ with
+$\rho(\eta) = \max_i |1 - \eta\lambda_i|$. The factor is smallest at
+$\eta^* = 2/(\lambda_{\min} + \lambda_{\max})$, where
+$\rho^* = (\kappa - 1)/(\kappa + 1)$, $\kappa = \lambda_{\max}/\lambda_{\min}$, and this factor
+is attained. (The book states the rate for the Euclidean distance on strongly convex smooth
+functions; its theorem number is not checked here. We derive the quadratic case and measure
+it in the energy norm $\|x\|_A = \sqrt{x^\top A x}$, in which the loss is recorded.)""",
         source=TEXTBOOK,
         family="stable-step",
         constants={"c": 1.0, "form": "balanced"},
@@ -251,6 +292,13 @@ CLAIMS = (
         title="heavy-ball momentum is stable up to eta = (2+2 beta)/lambda_max",
         statement=r"v^+ = \beta v + \nabla L,\ x^+ = x - \eta v^+:\ "
                   r"\text{stable iff } \eta\lambda_{\max} < 2 + 2\beta",
+        heading="Heavy-ball edge (Cohen et al. 2021; derived here)",
+        prf="proposition",
+        text=r"""
+Heavy-ball momentum as in `torch.optim.SGD(momentum=β)`, $v^+ = \beta v + \nabla L(x)$,
+$x^+ = x - \eta v^+$, is stable on the quadratic iff $\eta\lambda_{\max} < 2 + 2\beta$.
+Cohen et al. give the maximal stable sharpness $(2+2\beta)/\eta$ for Polyak momentum (where in
+the paper: from memory, not seen); the authors' code runs exactly this optimiser.""",
         source=_src("momentum thresholds (location in the paper not seen; MEM); "
                     "derived here exactly"),
         family="stable-step",
@@ -271,6 +319,14 @@ CLAIMS = (
         title="Nesterov momentum is stable up to eta = (2+2 beta)/((1+2 beta) lambda_max)",
         statement=r"v^+ = \beta v + \nabla L,\ x^+ = x - \eta(\nabla L + \beta v^+):\ "
                   r"\text{stable iff } \eta\lambda_{\max} < \tfrac{2+2\beta}{1+2\beta}",
+        heading="Nesterov edge (as attributed to Cohen et al. 2021; derived here)",
+        prf="proposition",
+        text=r"""
+Nesterov momentum as in `torch.optim.SGD(momentum=β, nesterov=True)`,
+$v^+ = \beta v + \nabla L(x)$, $x^+ = x - \eta(\nabla L(x) + \beta v^+)$, is stable on the
+quadratic iff $\eta\lambda_{\max} < (2 + 2\beta)/(1 + 2\beta)$. **Provenance:** this value is
+attributed to Cohen et al. from memory; we have not seen it in the text. Before citing it we
+derive it by the same root-at-$z=-1$ computation as the heavy-ball edge.""",
         source=_src("momentum thresholds, Nesterov value quoted from memory (MEM: not seen "
                     "in the text); derived here by the root at z = -1"),
         family="stable-step",

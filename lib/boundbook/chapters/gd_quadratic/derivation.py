@@ -43,6 +43,7 @@ from boundbook.symbolic.quadratic import (
     jury_conditions,
     linear_map,
     m,
+    momentum_derivation,
     theta,
     z,
 )
@@ -51,13 +52,18 @@ __all__ = [
     "OptimalRate",
     "contraction_rate",
     "finite_horizon_derivation",
+    "finite_horizon_markdown",
     "finite_horizon_offset",
+    "gd_markdown",
+    "momentum_markdown",
     "nesterov_derivation",
     "nesterov_edge",
     "nesterov_lookahead_polynomial",
     "optimal_rate",
     "optimal_rate_derivation",
+    "optimal_rate_markdown",
     "optimal_step",
+    "symbolic_flags",
 ]
 
 lam_min, lam_max, kappa = sp.symbols("lambda_min lambda_max kappa", positive=True)
@@ -188,3 +194,63 @@ def finite_horizon_offset(blowup: float, top_share: float, steps: int,
     :math:`2/\\lambda_{\\max}` (``top_share``: the top direction's share of the initial loss;
     ``loss_power``: 2, the loss being quadratic in the amplitude)."""
     return float(_numeric("offset")(blowup, top_share, steps, loss_power))
+
+
+# ------------------------------------------------------------------- the chapter's display
+
+def _math(*exprs: str) -> list[str]:
+    return [f"$${e}$$" for e in exprs]
+
+
+def gd_markdown() -> str:
+    """Gradient descent's multiplier, stability condition and edge (:func:`gd_derivation`), as
+    Markdown with display math."""
+    gd = gd_derivation()
+    return "\n\n".join([
+        *_math(r"\theta^+ = \left(" + sp.latex(gd.update[0, 0]) + r"\right)\theta",
+               r"\text{stable iff } " + sp.latex(gd.stable),
+               r"\text{edge: } \lambda = " + sp.latex(gd.edge)
+               + r"\iff \eta_c = 2/\lambda_{\max}"),
+        f"derived edge == 2/eta (exact): {gd.matches}"])
+
+
+def optimal_rate_markdown() -> str:
+    """The best constant step and its factor (:func:`optimal_rate_derivation`)."""
+    opt = optimal_rate_derivation()
+    return "\n\n".join([
+        *_math(r"1-\eta\lambda_{\min} = -(1-\eta\lambda_{\max}) \iff \eta^* = "
+               + sp.latex(opt.eta_star),
+               r"\rho^* = " + sp.latex(opt.rho_star) + r",\quad \frac{d\rho}{d\eta} = "
+               + sp.latex(opt.slopes[0]) + r"\ (\eta < \eta^*),\ " + sp.latex(opt.slopes[1])
+               + r"\ (\eta > \eta^*)"),
+        f"`rho* == (kappa-1)/(kappa+1)` (exact): {opt.matches}"])
+
+
+def momentum_markdown() -> str:
+    """Heavy ball and Nesterov momentum: characteristic polynomial, edge at :math:`z = -1`,
+    Jury's conditions, the comparison with the attributed values, and Sutskever's look-ahead
+    form (:func:`nesterov_lookahead_polynomial`)."""
+    parts = []
+    for d in (momentum_derivation("heavy_ball"), nesterov_derivation()):
+        parts += _math(r"\text{" + d.name + r"}:\ p(z) = " + sp.latex(sp.collect(d.polynomial, z))
+                       + r",\quad p(-1) = 0 \iff a = " + sp.latex(d.edge),
+                       r"\text{Jury: stable iff } " + sp.latex(d.stable))
+        parts.append(f"{d.name}: edge == `{d.paper}` (exact): {d.matches}")
+    _, same = nesterov_lookahead_polynomial()
+    parts.append(f"Sutskever's look-ahead form has the same polynomial: {same}")
+    return "\n\n".join(parts)
+
+
+def finite_horizon_markdown() -> str:
+    """The crossing condition of a finite sweep and its offset :math:`r_T`
+    (:func:`finite_horizon_derivation`)."""
+    crossing, r_T = finite_horizon_derivation()
+    return _math(sp.latex(crossing) + r"\iff r = " + sp.latex(r_T))[0]
+
+
+def symbolic_flags() -> dict[str, bool]:
+    """The exact (sympy) comparisons the checks require: each derived edge or rate equals the
+    claimed formula."""
+    return {"gd": gd_derivation().matches, "rate": optimal_rate_derivation().matches,
+            "heavy_ball": momentum_derivation("heavy_ball").matches,
+            "nesterov": nesterov_derivation().matches}

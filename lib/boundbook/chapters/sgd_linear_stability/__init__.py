@@ -1,1 +1,1 @@
-"""Chapter package: sgd_linear_stability (claims, protocol, experiment, derivation, figures)."""
+"""Chapter package: sgd_linear_stability, mean-square thresholds of SGD at a minimum."""

@@ -3,12 +3,16 @@
 Papers: Wu & Su, arXiv 2305.17490 (the trace bound; abstract only), Mulayoff & Michaeli,
 arXiv 2306.07850 (the exact threshold; theorem numbers from the ICLR 2024 submission text),
 Dexter et al., arXiv 2401.12332 (Bernoulli batches; its Theorem 1 inequality was not
-retrieved, so only the sampling model is checked). Notes: ``shared/claims/CATALOG.md`` entries
-4 and 5 and ``verification-stable.md`` sections E and F.
+retrieved, so only the sampling model is checked). Provenance: the chapter's ``NOTES.md``.
 
 Every check is a pure function of the measurement dictionary built by
-:func:`boundbook.chapters.sgd_linear_stability.experiment.measurements` and of the claim's
-constants, so verdicts and mutations re-decide from the cached records.
+:func:`boundbook.chapters.sgd_linear_stability.protocol.measurements` and of the claim's
+constants, so verdicts and mutations re-decide from the cached records. The module imports only
+the standard library and :mod:`boundbook.core`: the closed forms the Bernoulli check needs
+(:func:`bernoulli_coefficients`, :func:`orthogonal_threshold_ab`, :func:`coherent_threshold_ab`,
+:func:`gd_threshold`) are written out here in plain Python, in the operation order of their
+sympy derivations (:mod:`boundbook.chapters.sgd_linear_stability.derivation`), and tested equal
+to them.
 """
 
 from __future__ import annotations
@@ -17,14 +21,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from boundbook.chapters.sgd_linear_stability.derivation import (
-    coherent_threshold_ab,
-    noise_coefficients,
-    orthogonal_threshold_ab,
-)
 from boundbook.core.chapter import Chapter
 from boundbook.core.claims import Claim, Mutation, Outcome, Source, Tolerance, is_tight
-from boundbook.symbolic.quadratic import critical_step
 
 BISECTION = Tolerance(1e-7, "bisection to 2^-40 of [0, 2/lambda_max] leaves a relative error "
                       "below 1e-9 in eta*; the closed forms are exact to ~1e-13; 1e-7 is "
@@ -41,6 +39,32 @@ records do not depend on the machine's last bits."""
 
 def _err(x: float) -> str:
     return f"< {ROUNDING:.0e}" if x < ROUNDING else f"{x:.1e}"
+
+
+# --------------------------------------------------------------------------- closed forms
+def gd_threshold(lam_max: float) -> float:
+    """Gradient descent's critical step :math:`2/\\lambda_{\\max}`
+    (:func:`boundbook.symbolic.quadratic.critical_step`)."""
+    return 2 / lam_max
+
+
+def bernoulli_coefficients(n: int, batch: float) -> tuple[float, float]:
+    """Bernoulli(B/n) batches' noise coefficients :math:`(\\alpha, \\beta) =
+    (1, \\tfrac1B(1 - \\tfrac Bn))` (``derivation.noise_coefficients("bernoulli", n, B)``)."""
+    return 1.0, (1 - batch / n) / batch
+
+
+def orthogonal_threshold_ab(sq_norm: float, n: int, alpha: float, beta: float) -> float:
+    """Threshold for ``n`` orthogonal per-example gradients of squared norm ``a`` and noise
+    coefficients :math:`(\\alpha, \\beta)`: :math:`2n/(a(\\alpha + n\\beta))`
+    (``derivation.orthogonal_threshold_ab``)."""
+    return 2 * n / (sq_norm * (alpha + beta * n))
+
+
+def coherent_threshold_ab(curvature: float, alpha: float, beta: float) -> float:
+    """Threshold when every per-example Hessian equals :math:`H` (top eigenvalue ``curvature``):
+    :math:`2/(\\lambda(\\alpha + \\beta))` (``derivation.coherent_threshold_ab``)."""
+    return 2 / (curvature * (alpha + beta))
 
 
 # --------------------------------------------------------------------------- trace bound
@@ -163,16 +187,16 @@ def control_monte_carlo(m: Mapping[str, Any], k: Mapping[str, Any]) -> Outcome:
 def _bernoulli_prediction(row: Mapping[str, Any], k: Mapping[str, Any]) -> float:
     n, b = int(row["n"]), (int(row["B"]) if k["batch_in_formula"] else 1)
     if k["finite_n"]:
-        alpha, beta = noise_coefficients("bernoulli", n, b)
+        alpha, beta = bernoulli_coefficients(n, b)
     else:  # the (1 - B/n) factor dropped: with-replacement-like noise 1/B
         alpha, beta = 1.0, 1.0 / b
     if row["instance"] == "orthogonal":
         return orthogonal_threshold_ab(float(row["sq_norm"]), n, alpha, beta)
     if row["instance"] == "coherent":
         if k["coherent_form"] == "gd":  # fixed-size batches' answer: GD for every B
-            return critical_step(float(row["lam_max"]))
+            return gd_threshold(float(row["lam_max"]))
         return coherent_threshold_ab(float(row["lam_max"]), alpha, beta)
-    return critical_step(float(row["lam_max"]))  # other instances: only B = n is predicted
+    return gd_threshold(float(row["lam_max"]))  # other instances: only B = n is predicted
 
 
 def check_bernoulli(m: Mapping[str, Any], k: Mapping[str, Any]) -> Outcome:
@@ -185,8 +209,8 @@ def check_bernoulli(m: Mapping[str, Any], k: Mapping[str, Any]) -> Outcome:
     for r in rows:
         pred = _bernoulli_prediction(r, k)
         errs.append((abs(float(r["eta"]) - pred) / pred, r, pred))
-    fixed = [abs(float(r["eta"]) - critical_step(float(r["lam_max"])))
-             / critical_step(float(r["lam_max"])) for r in m["fixed_size_coherent"]]
+    fixed = [abs(float(r["eta"]) - gd_threshold(float(r["lam_max"])))
+             / gd_threshold(float(r["lam_max"])) for r in m["fixed_size_coherent"]]
     worst = max(e[0] for e in errs)
     symbolic = bool(m["sympy_operator"]) and bool(m["sympy_orthogonal_linear"])
     ok = worst <= BISECTION.value and max(fixed) <= BISECTION.value and symbolic
@@ -213,6 +237,17 @@ CLAIMS = (
                   r"\eta^*\,\mathrm{Tr}H\Big(\frac{1 - 1/n}{B} + \frac1n\Big) = 2 "
                   r"\text{ for orthogonal equal-norm } g_i",
         printed_statement=r"\mathrm{Tr}\,H \le 2/\eta \text{ (abstract; batch size not stated)}",
+        heading="Trace bound (Wu & Su, abstract; batch size $B$ derived here)",
+        prf="theorem",
+        text=r"""
+If SGD with batches of size $B$ drawn with replacement is stable in mean square at an
+interpolating minimum, then $\mathrm{Tr}\,H \le 2B/\eta$; equivalently its threshold satisfies
+$\eta^* \le 2B/\mathrm{Tr}\,H$. For $B = 1$ this is the abstract's $\mathrm{Tr}\,H \le 2/\eta$.
+When the $g_i$ are $n$ orthogonal vectors of equal norm,
+$\eta^*\,\mathrm{Tr}H\,\big(\tfrac{1 - 1/n}{B} + \tfrac1n\big) = 2$ exactly, so the bound is
+attained at $B = 1$ (derived here). The abstract says the trace and the Frobenius norm of $H$
+belong to *different* notions of stability, and which one its trace statement uses could not be
+read; we test it in the mean-square sense, the one the derivation below uses.""",
         source=Source("2305.17490", "abstract (batch size 1); batch-size-B form and the "
                       "orthogonal identity derived here", version="v1",
                       bibkey="wu2023implicit"),
@@ -233,6 +268,16 @@ CLAIMS = (
         statement=r"\eta^*_{\rm var} = \frac{2}{\lambda_{\max}(C^\dagger D)},\ "
                   r"C = \tfrac12 H\oplus H,\ D = (1-p)H\otimes H + \tfrac pn\sum_i "
                   r"H_i\otimes H_i,\ p = \frac{n-B}{B(n-1)}",
+        heading="Exact mean-square threshold (Mulayoff & Michaeli, Thm 3, Eqs. 12-13; Props. 1 "
+                "and 3)",
+        prf="theorem",
+        text=r"""
+For uniform $B$-batches at an interpolating minimum, with $C = \tfrac12 H\oplus H$,
+$D = (1-p)\,H\otimes H + \tfrac pn\sum_i H_i\otimes H_i$ and $p = \tfrac{n-B}{B(n-1)}$, SGD is
+stable in mean square iff $\eta \le \eta^*_{\rm var} = 2/\lambda_{\max}(C^\dagger D)$. The
+threshold is non-decreasing in $B$ (Prop. 1) and satisfies the necessary condition
+$\eta^*_{\rm var} \le 2\,\mathrm{Tr}H/\big((1-p)\|H\|_F^2 + \tfrac pn\sum_i\|H_i\|_F^2\big)$
+(Prop. 3, Eq. 16).""",
         source=Source("2306.07850", "Thm 3, Eqs. 10, 12-13; Prop. 1; Prop. 3, Eq. 16 "
                       "(numbering of the ICLR 2024 submission text)", version="",
                       bibkey="mulayoff2023exact"),
@@ -253,6 +298,11 @@ CLAIMS = (
               "1.05 eta*",
         statement=r"\mathbb E\|\theta_T - \theta^*\|^2 < \|\theta_0 - \theta^*\|^2 "
                   r"\text{ at } 0.95\,\eta^*,\quad > \text{ at } 1.05\,\eta^*",
+        heading="Real SGD runs (simulated here)",
+        prf="proposition",
+        text=r"""
+Started at distance 1 from the minimum, SGD with one example per step (with replacement) has
+mean-square distance below 1 after $T$ steps at $0.95\,\eta^*$ and above 1 at $1.05\,\eta^*$.""",
         source=Source("2306.07850", "Thm 3 (mean-square sense), B = 1; simulated here",
                       version="", bibkey="mulayoff2023exact"),
         family="stable-step",
@@ -272,6 +322,15 @@ CLAIMS = (
               "data 2/(lambda(1 + 1/B - 1/n)), not GD's 2/lambda",
         statement=r"\mathbb E[H_S\Sigma H_S] = H\Sigma H + \frac1B\Big(1 - \frac Bn\Big)"
                   r"\frac1n\sum_i H_i\Sigma H_i",
+        heading="Bernoulli batches (model of Dexter et al.; operator and limits derived here)",
+        prf="proposition",
+        text=r"""
+With each example kept independently with probability $B/n$ and the sum divided by $B$,
+$\mathbb E[H_S\Sigma H_S] = H\Sigma H + \tfrac1B\big(1 - \tfrac Bn\big)\tfrac1n\sum_iH_i\Sigma H_i$.
+Hence: $B = n$ is gradient descent ($\eta^* = 2/\lambda_{\max}$); $n$ orthogonal equal-norm
+$g_i$ give $\eta^* = 2B/a$, linear in $B$; identical $H_i = H$ give
+$\eta^* = 2/\big(\lambda(1 + 1/B - 1/n)\big)$, which is *not* GD's $2/\lambda$ for $B < n$ because
+the batch size itself is random. Fixed-size batches give $2/\lambda$ there for every $B$.""",
         source=Source("2401.12332", "sampling model (Bernoulli, B/n, as the OpenReview reviews "
                       "restate it); operator and limits derived here; Thm 1 not retrieved",
                       version="v1", bibkey="dexter2024precise"),

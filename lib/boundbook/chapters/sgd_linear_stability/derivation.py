@@ -57,15 +57,20 @@ __all__ = [
     "SecondMomentDerivation",
     "TraceDerivation",
     "coherent_derivation",
+    "coherent_markdown",
     "coherent_threshold",
     "coherent_threshold_ab",
     "noise_coefficients",
     "orthogonal_derivation",
+    "orthogonal_markdown",
     "orthogonal_threshold",
     "orthogonal_threshold_ab",
     "second_moment_derivation",
+    "second_moment_markdown",
+    "symbolic_flags",
     "trace_bound",
     "trace_derivation",
+    "trace_markdown",
 ]
 
 SAMPLINGS: tuple[str, ...] = ("with", "without", "bernoulli")
@@ -356,3 +361,82 @@ def coherent_threshold(curvature: float, n_examples: int, batch: float,
                        sampling: str = "with") -> float:
     """Exact threshold when every :math:`H_i` equals :math:`H` (top eigenvalue ``curvature``)."""
     return float(_lambdified("coherent", sampling)(curvature, n_examples, batch))
+
+
+def symbolic_flags() -> dict[str, bool]:
+    """The exact (sympy) results the checks require: the trace edge with replacement is
+    :math:`2B/\\mathrm{Tr}H`, the orthogonal identity equals 2, the Bernoulli orthogonal
+    threshold is linear in :math:`B`, and the Bernoulli second moment matches its closed form
+    (symbolic batch size)."""
+    orth = orthogonal_derivation()
+    return {
+        "trace_edge_is_2B_over_trH": trace_derivation().matches_2B,
+        "orthogonal_identity": bool(sp.simplify(orth.identity_with - 2) == 0),
+        "orthogonal_bernoulli_linear": orth.bernoulli_linear,
+        "bernoulli_operator": second_moment_derivation("bernoulli", 4, None).matches,
+    }
+
+
+
+# --------------------------------------------------------------------------- the chapter's display
+def _math(expr: str) -> str:
+    return f"$${expr}$$"
+
+
+def second_moment_markdown(n_examples: int = 4) -> str:
+    """The enumerated second moments (with replacement and uniform subsets at B = 1, 2, 3; Bernoulli
+    with a symbolic B), whether they match the closed form, and the table of coefficients, as
+    Markdown with display math."""
+    moments = [second_moment_derivation(s, n_examples, b)
+               for s in ("with", "without") for b in (1, 2, 3)]
+    moments.append(second_moment_derivation("bernoulli", n_examples, None))
+    parts = [_math(rf"\text{{{d.sampling}}},\ B = {sp.latex(d.batch)}:\quad "
+                   rf"\alpha = {sp.latex(d.alpha)},\ \beta = {sp.latex(d.beta)}")
+             for d in moments]
+    parts.append(f"enumeration == closed form: {all(d.matches for d in moments)} "
+                 f"| E[H_S] = H: {all(d.mean_matches for d in moments)}")
+    for s in SAMPLINGS:
+        al, be = coefficients(s)
+        parts.append(_math(rf"\text{{{s}:}}\ \alpha = {sp.latex(al)},\quad \beta = {sp.latex(be)}"))
+    return "\n\n".join(parts)
+
+
+def trace_markdown() -> str:
+    """The Rayleigh quotient at :math:`\\Sigma = I`, its relaxation, the edge per sampling model
+    and the unrelaxed (Eq. 16) form (:func:`trace_derivation`)."""
+    tr = trace_derivation()
+    edges = ",\\ ".join(rf"\text{{{s}}}: {sp.latex(e)}" for s, e in tr.edges.items())
+    return "\n\n".join([
+        _math(r"\tfrac1r\langle I, \mathcal T(I)\rangle = " + sp.latex(tr.rayleigh)),
+        _math(r"\text{quotient} - \text{bound} = " + sp.latex(tr.gap) + r" \;\ge 0"),
+        _math(r"\text{bound} = 1 \text{ at } \eta = " + sp.latex(tr.edge)
+              + r";\quad \text{per sampling: } " + edges),
+        _math(r"\text{unrelaxed (Eq. 16 form): } \eta \le " + sp.latex(tr.mulayoff)),
+        f"with replacement the edge is 2B/Tr H: {tr.matches_2B}; equals 2/Tr H at B = 1: "
+        f"{tr.matches_2_at_B1}; equals 2/Tr H for every B: {tr.matches_2}"])
+
+
+def orthogonal_markdown() -> str:
+    """The orthogonal equal-norm thresholds per sampling model, the diagonal/off-diagonal gap and
+    the identity behind the trace bound's tightness (:func:`orthogonal_derivation`)."""
+    orth = orthogonal_derivation()
+    parts = [_math(rf"\text{{{s}}}:\ \eta^* = {sp.latex(orth.threshold[s])},\quad "
+                   rf"\text{{diagonal}} - \text{{off-diagonal factor}} = "
+                   rf"{sp.latex(orth.multiplier_gap[s])}") for s in SAMPLINGS]
+    parts.append(_math(r"\eta^*\,\mathrm{Tr}H\Big(\frac{1-1/n}{B} + \frac1n\Big) = "
+                       + sp.latex(orth.identity_with)))
+    parts.append(f"tight at B = 1 (eta* = 2/Tr H): {orth.tight_at_B1}; Bernoulli threshold is "
+                 f"2B/a: {orth.bernoulli_linear}; off-diagonal modes never dominate: "
+                 f"{orth.gap_nonnegative}")
+    return "\n\n".join(parts)
+
+
+def coherent_markdown() -> str:
+    """The coherent thresholds per sampling model and the Bernoulli factor
+    (:func:`coherent_derivation`)."""
+    coh = coherent_derivation()
+    parts = [_math(rf"\text{{{s}}}:\ \eta^* = {sp.latex(coh.threshold[s])}") for s in SAMPLINGS]
+    parts.append(_math(r"\text{Bernoulli: } \frac{2/\lambda}{\eta^*} = "
+                       + sp.latex(coh.bernoulli_factor)))
+    parts.append(f"threshold is GD's 2/lambda for every B: {coh.gd_every_B}")
+    return "\n\n".join(parts)

@@ -17,7 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
-    from boundbook.chapters.sgd_linear_stability.experiment import MonteCarlo, ThresholdTable
+    from boundbook.chapters.sgd_linear_stability.monte_carlo import MonteCarlo
+    from boundbook.chapters.sgd_linear_stability.operators import ThresholdTable
 
 __all__ = ["plot_bernoulli", "plot_mean_square", "plot_sampling", "plot_thresholds"]
 
