@@ -1,24 +1,48 @@
 """Claims, checks, negative controls, mutations and the verdict they decide.
 
-A *claim* is one statement of a paper (a bound, an identity, a reported behaviour) with its
-source. It carries the bound's constants (``pi``, ``2``, a threshold ``r_safe``...) and two
-pure functions of a measurement dictionary:
+A *claim* is one statement (a bound, an identity, a critical value, a reported behaviour)
+with its source. It declares its **kind** and its **provenance**, carries the bound's constants
+(``pi``, ``2``, a threshold ``r_safe``...) and two pure functions of a measurement dictionary:
 
 ``check(measurements, constants) -> Outcome``
     does the measurement agree with the statement (with these constants)?
 ``control(measurements, constants) -> Outcome``
-    the *negative control*: the same check just past the bound (a step 10% above the critical
-    one, a radius ratio r > 1, a perturbed constant). It must come out ``ok=False``; if it
-    passes too, the check has no power.
+    the *negative control*: the same check on the same system just past the bound (a step 5%
+    above the critical one, a radius ratio r > 1, a perturbed constant). It must come out
+    ``ok=False``; if it passes too, the check has no power.
 
-The verdict is decided here, by code, from those outcomes (never typed by hand):
+Kinds (:data:`KINDS`):
 
-- ``holds``: the check passes and the negative control fails;
-- ``tight``: holds, and the measured threshold is within 10% of the bound;
+- ``identity``: an exact equality (a derived form against the printed one, a closed form
+  against a numeric value);
+- ``bound``: a one-sided inequality; its check reports ``slack``, the smallest relative margin
+  ``(bound - measured)/|bound|`` (or the mirror image for a lower bound) over instances *not*
+  constructed to attain equality, and ``equality``, that margin on the constructed
+  equality case when there is one;
+- ``threshold``: a critical value where behaviour changes; its check reports ``slack``, the
+  relative offset ``measured/predicted - 1`` of the measured critical value;
+- ``phenomenon``: an empirical behaviour a paper reports, decided on a criterion fixed before
+  the run, with a 95% interval over seeds (``interval``).
+
+Provenance (:data:`PROVENANCES`): ``paper`` (a statement read in a paper, cited by theorem,
+equation or section, or ``abstract only``), ``derived`` (the book's own derivation) or
+``harness`` (a calibration of the book's measuring apparatus). Only ``paper`` claims are
+credited to a paper; the ledger counts the others apart.
+
+The verdict is decided here, by code, from those outcomes (never typed by hand), in this order:
+
+- ``inconclusive``: the negative control passes as well (the check cannot discriminate), or
+  the check's or the control's interval straddles its bar (``undecided``);
+- ``erratum``: the statement *as printed in the paper* fails the check that the derived
+  (corrected) statement passes;
 - ``violated``: the check fails (the measurement contradicts the statement beyond tolerance);
-- ``erratum``: the statement *as printed* fails, the derived (corrected) statement holds;
-- ``inconclusive``: the negative control passes as well (the check cannot discriminate), or a
-  Monte-Carlo measurement's confidence interval straddles the bound.
+- ``tight``: a ``bound`` that holds, and whose worst slack over instances not constructed to
+  attain equality is at most :data:`TIGHT_SLACK` (measured, never implied by the tolerance:
+  the pass criterion is slack >= -tolerance);
+- ``holds``: the check passes and the negative control fails.
+
+``tight`` exists only for bounds: for an identity, a threshold or a phenomenon, passing already
+says everything, and the ledger shows the measured offset instead.
 
 A *mutation* replaces one constant of the bound (``pi -> 1.1 pi``, ``2 -> 2.2``, a threshold
 shifted) and re-decides the verdict from the same, cached measurements. A mutation is *caught*
@@ -40,8 +64,13 @@ FAMILIES: tuple[str, ...] = ("taylor-radius", "stable-step", "contraction", "tra
 PRF_DIRECTIVES: tuple[str, ...] = ("theorem", "proposition", "lemma", "corollary",
                                    "conjecture", "observation", "property", "definition")
 
-TIGHT_FRACTION = 0.10
-"""A bound is *tight* when the measured threshold lies within 10% of it (DESIGN.md)."""
+KINDS: tuple[str, ...] = ("identity", "bound", "threshold", "phenomenon")
+PROVENANCES: tuple[str, ...] = ("paper", "derived", "harness")
+
+TIGHT_SLACK = 0.10
+"""A bound is *tight* when an instance not constructed to attain equality comes within 10%
+of it (its worst measured slack is at most 0.10)."""
+
 
 
 class Verdict(StrEnum):
@@ -84,24 +113,32 @@ class Tolerance:
 class Outcome:
     """The result of one check: the bound's prediction, the measurement, and agreement.
 
-    A Monte-Carlo measurement carries its confidence ``interval``; when that interval
-    straddles the bound the check sets ``undecided`` and the verdict is ``inconclusive``.
+    ``slack``: for a ``bound``, the worst relative margin over instances not constructed to
+    attain equality (``equality``: the margin of the constructed equality case, if any); for a
+    ``threshold``, the relative offset of the measured critical value. A Monte-Carlo
+    measurement carries its 95% ``interval`` (seed as the unit of resampling); when it
+    straddles the bar the check sets ``undecided`` and the verdict is ``inconclusive``.
     """
 
     ok: bool
     predicted: float
     measured: float
-    tight: bool = False
     note: str = ""
     interval: tuple[float, float] | None = None
     undecided: bool = False
+    slack: float | None = None
+    equality: float | None = None
 
     def to_dict(self, digits: int) -> dict[str, Any]:
+        def r(x: float | None) -> float | str | None:
+            return None if x is None else round_sig(x, digits)
+
         return {"ok": bool(self.ok), "predicted": round_sig(self.predicted, digits),
-                "measured": round_sig(self.measured, digits), "tight": bool(self.tight),
+                "measured": round_sig(self.measured, digits),
                 "interval": None if self.interval is None
                 else [round_sig(x, digits) for x in self.interval],
-                "undecided": bool(self.undecided), "note": self.note}
+                "undecided": bool(self.undecided), "slack": r(self.slack),
+                "equality": r(self.equality), "note": self.note}
 
 
 Check = Callable[[Mapping[str, Any], Mapping[str, Any]], Outcome]
@@ -154,12 +191,23 @@ class Claim:
     here once, the notebook shows it with :func:`boundbook.core.notebook.show_statements`."""
     prf: str = "theorem"
     """The sphinx-proof directive of that block: theorem, proposition, lemma, conjecture..."""
+    kind: str = ""
+    """identity, bound, threshold or phenomenon (module docstring)."""
+    provenance: str = "paper"
+    """paper (read in the paper), derived (the book's own) or harness (a calibration)."""
+    monte_carlo: bool = False
+    """Measured on random draws: the check and the control must carry 95% intervals."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"claim {self.id}: family {self.family!r} not in {FAMILIES}")
         for m in self.mutations:
             m.apply(self.constants)  # fails early on a misspelt constant
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: kind {self.kind!r} not in {KINDS}")
+        if self.provenance not in PROVENANCES:
+            raise ValueError(f"claim {self.id}: provenance {self.provenance!r} not in "
+                             f"{PROVENANCES}")
         if self.prf not in PRF_DIRECTIVES:
             raise ValueError(f"claim {self.id}: prf {self.prf!r} not in {PRF_DIRECTIVES}")
         if self.printed is not None:
@@ -192,14 +240,16 @@ def decide(claim: Claim, measurements: Mapping[str, Any],
     printed = None
     if claim.printed is not None:
         printed = claim.check(measurements, {**consts, **claim.printed})
-    if control.ok or main.undecided:
+    if control.ok or main.undecided or control.undecided:
         verdict = Verdict.INCONCLUSIVE
     elif printed is not None and not printed.ok and main.ok:
         verdict = Verdict.ERRATUM
-    elif main.ok:
-        verdict = Verdict.TIGHT if main.tight else Verdict.HOLDS
-    else:
+    elif not main.ok:
         verdict = Verdict.VIOLATED
+    elif claim.kind == "bound" and main.slack is not None and main.slack <= TIGHT_SLACK:
+        verdict = Verdict.TIGHT
+    else:
+        verdict = Verdict.HOLDS
     return Evaluation(claim, verdict, main, control, printed)
 
 
@@ -238,17 +288,20 @@ def within(measured: float, predicted: float, rtol: float) -> bool:
             and abs(measured - predicted) <= rtol * abs(predicted))
 
 
-def is_tight(measured: float, bound: float) -> bool:
-    """The measured threshold lies within TIGHT_FRACTION of the bound."""
-    return within(measured, bound, TIGHT_FRACTION)
-
-
-def band_outcome(ratios: list[float], band: float, note: str, tight: bool = True) -> Outcome:
+def band_outcome(ratios: list[float], band: float, note: str) -> Outcome:
     """Every measured/predicted ratio lies within ``1 +- band`` (a plateau at a predicted edge).
 
-    ``measured`` is the ratio farthest from 1; ``tight`` (when asked for) as in
-    :func:`is_tight`. Chapters format ``note`` themselves (it goes into the records).
+    ``measured`` is the ratio farthest from 1 and ``slack`` its offset from 1. Chapters format
+    ``note`` themselves (it goes into the records).
     """
     worst = max(ratios, key=lambda x: abs(x - 1))
     ok = all(abs(x - 1) <= band for x in ratios)
-    return Outcome(ok, 1.0, worst, tight=tight and ok and is_tight(worst, 1.0), note=note)
+    return Outcome(ok, 1.0, worst, note=note, slack=worst - 1.0)
+
+
+def relative_slack(bound: float, measured: float, upper: bool = True) -> float:
+    """The relative margin of a one-sided bound: ``(bound - measured)/|bound|`` for an upper
+    bound, ``(measured - bound)/|bound|`` for a lower one (negative: violated)."""
+    margin = bound - measured if upper else measured - bound
+    return margin / abs(bound) if bound else (0.0 if margin == 0 else math.copysign(math.inf,
+                                                                                      margin))

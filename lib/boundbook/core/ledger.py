@@ -78,12 +78,17 @@ def make_record(ev: Evaluation, chapter: str, run: RunParams,
         "paper": c.source.arxiv,
         "source": str(c.source),
         "family": c.family,
+        "kind": c.kind,
+        "provenance": c.provenance,
+        "monte_carlo": c.monte_carlo,
         "statement": c.statement,
         "printed_statement": c.printed_statement,
         "verdict": ev.verdict.value,
         "predicted": round_sig(ev.main.predicted, c.digits),
         "measured": round_sig(ev.main.measured, c.digits),
         "interval": ev.main.to_dict(c.digits)["interval"],
+        "slack": ev.main.to_dict(c.digits)["slack"],
+        "equality": ev.main.to_dict(c.digits)["equality"],
         "tolerance": c.tolerance.to_dict(),
         "check": ev.main.to_dict(c.digits),
         "printed_check": None if ev.printed is None else ev.printed.to_dict(c.digits),
@@ -189,6 +194,52 @@ def _interval(record: dict[str, Any]) -> str:
     return "" if not iv else f" (95% CI {iv[0]}–{iv[1]})"
 
 
+VERDICTS_TEXT = (
+    "Decided by `boundbook.core.claims.decide`, in this order. `inconclusive`: the negative "
+    "control passed too (the check could not discriminate), or the check's or the control's 95% "
+    "interval straddles its bar. `erratum`: the statement as printed in the paper fails the "
+    "check that the derived statement passes. `violated`: the check fails. `tight`: a bound "
+    "that holds and whose worst slack over instances not constructed to attain equality is at "
+    "most 10%. `holds`: the check passes and the control fails. Kinds: `identity` (an exact "
+    "equality), `bound` (a one-sided inequality; slack = its worst relative margin), "
+    "`threshold` (a critical value; slack = the measured value's relative offset), "
+    "`phenomenon` (an empirical behaviour decided on a criterion fixed before the run, with an "
+    "interval over seeds). Provenance: `paper` (read in the paper, cited by theorem, equation or "
+    "section, or *abstract only*), `derived` (the book's own derivation), `harness` (a "
+    "calibration of the book's measuring apparatus); only `paper` claims are credited to a "
+    "paper.")
+
+
+def _slack(record: dict[str, Any]) -> str:
+    """The measured slack of a bound (and its constructed equality case) or the offset of a
+    threshold, as a percentage; empty for identities and phenomena."""
+    s, eq = record.get("slack"), record.get("equality")
+    if s is None or record.get("kind") not in ("bound", "threshold"):
+        return ""
+    text = f"{100 * float(s):+.3g}%"
+    if eq is not None:
+        text += f" (equality case {100 * float(eq):+.2g}%)"
+    return text
+
+
+def summary_table(records: list[dict[str, Any]]) -> list[str]:
+    """Verdict counts by provenance and kind: the papers' claims apart from the book's own."""
+    from collections import Counter
+
+    verdicts = ("tight", "holds", "violated", "erratum", "inconclusive")
+    rows = Counter((r.get("provenance", "paper"), r.get("kind", ""), r["verdict"])
+                   for r in records)
+    out = ["| provenance | kind | " + " | ".join(verdicts) + " | total |",
+           "|---|---|" + "---|" * (len(verdicts) + 1)]
+    for prov in ("paper", "derived", "harness"):
+        for kind in ("identity", "bound", "threshold", "phenomenon"):
+            n = [rows.get((prov, kind, v), 0) for v in verdicts]
+            if sum(n):
+                out.append(f"| {prov} | {kind} | " + " | ".join(str(x) for x in n)
+                           + f" | {sum(n)} |")
+    return out
+
+
 def ledger_markdown(records: list[dict[str, Any]]) -> str:
     from boundbook.core.chapter import registry
 
@@ -209,16 +260,26 @@ def ledger_markdown(records: list[dict[str, Any]]) -> str:
         + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
         + f". Mutations caught: **{caught}/{total}**.",
         "",
+        *summary_table(records),
+        "",
     ]
     if not_run:
         lines += [f"Registered but not yet run: {', '.join(not_run)}.", ""]
-    lines += ["| claim | verdict | predicted | measured | negative control | mutations |",
-              "|---|---|---|---|---|---|"]
-    for r in records:
-        lines.append(
-            f"| [{r['id']}](#ledger-{r['id']}) | **{r['verdict']}** | {r['predicted']} | "
-            f"{r['measured']}{_interval(r)} | {r['negative_control']['outcome']} | "
-            f"{r['mutation_score']} |")
+    groups = (("Claims of the papers", [r for r in records if r.get("provenance") == "paper"]),
+              ("The book's own derivations and harness checks (not credited to a paper)",
+               [r for r in records if r.get("provenance") != "paper"]))
+    for heading, rows in groups:
+        if not rows:
+            continue
+        lines += [f"## {heading}", "",
+                  "| claim | kind | verdict | predicted | measured | slack | negative control "
+                  "| mutations |", "|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(
+                f"| [{r['id']}](#ledger-{r['id']}) | {r.get('kind', '')} | **{r['verdict']}** "
+                f"| {r['predicted']} | {r['measured']}{_interval(r)} | {_slack(r)} | "
+                f"{r['negative_control']['outcome']} | {r['mutation_score']} |")
+        lines.append("")
     lines += ["", "## The claims in detail", ""]
     for r in records:
         muts = "; ".join(f"{m['mutation']} → {m['verdict']} "
@@ -247,12 +308,7 @@ def ledger_markdown(records: list[dict[str, Any]]) -> str:
     if exempt:
         lines += ["", "## Mutations a claim may survive, and why", ""]
         lines += [f"- **{r['id']}**: {r['mutation_exempt']}" for r in exempt]
-    lines += ["", "## Verdicts", "",
-              "`holds`: the check passes and its negative control fails. `tight`: holds, and the "
-              "measured threshold is within 10% of the bound. `violated`: the measurement "
-              "contradicts the statement. `erratum`: the statement as printed fails, the derived "
-              "one holds. `inconclusive`: the negative control passed too, so the check could "
-              "not discriminate.", ""]
+    lines += ["", "## Verdicts, kinds and provenance", "", VERDICTS_TEXT, ""]
     return "\n".join(lines)
 
 
