@@ -128,6 +128,9 @@ class Outcome:
     undecided: bool = False
     slack: float | None = None
     equality: float | None = None
+    tight: bool = False
+    """Ignored (migration only: decide() measures tightness from ``slack``); removed once every
+    chapter reports slack."""
 
     def to_dict(self, digits: int) -> dict[str, Any]:
         def r(x: float | None) -> float | str | None:
@@ -288,7 +291,12 @@ def within(measured: float, predicted: float, rtol: float) -> bool:
             and abs(measured - predicted) <= rtol * abs(predicted))
 
 
-def band_outcome(ratios: list[float], band: float, note: str) -> Outcome:
+def is_tight(measured: float, bound: float) -> bool:
+    """Migration only (ignored by decide); removed once every chapter reports slack."""
+    return within(measured, bound, TIGHT_SLACK)
+
+
+def band_outcome(ratios: list[float], band: float, note: str, tight: bool = False) -> Outcome:
     """Every measured/predicted ratio lies within ``1 +- band`` (a plateau at a predicted edge).
 
     ``measured`` is the ratio farthest from 1 and ``slack`` its offset from 1. Chapters format
