@@ -17,17 +17,19 @@ from boundbook.core.claims import (
     Verdict,
     decide,
     mutate,
+    relative_slack,
     round_sig,
 )
+from boundbook.core.stats import clopper_pearson
 
 
 def threshold_claim(**kw) -> Claim:
-    """A toy bound 'measured threshold >= c * bound' with a control at 1.1 c."""
+    """A toy lower bound 'measured threshold >= c * bound' with a control at 1.1 c."""
 
     def check(m, k):
         bound = k["c"] * m["bound"]
         return Outcome(m["threshold"] >= bound, bound, m["threshold"],
-                       tight=abs(m["threshold"] - bound) <= 0.1 * bound)
+                       slack=relative_slack(bound, m["threshold"], upper=False))
 
     def control(m, k):
         return check(m, {**k, "c": k["ctrl"] * k["c"]})
@@ -36,7 +38,7 @@ def threshold_claim(**kw) -> Claim:
                 family="stable-step", constants={"c": 1.0, "ctrl": 1.1}, check=check,
                 control=control,
                 control_label="1.1 c", tolerance=Tolerance(0.0, "exact"),
-                mutations=(Mutation("c", 1.1),))
+                mutations=(Mutation("c", 1.1),), kind="bound", text="toy")
     base.update(kw)
     return Claim(**base)
 
@@ -44,6 +46,38 @@ def threshold_claim(**kw) -> Claim:
 def test_tight_when_threshold_meets_bound_and_control_fails():
     ev = decide(threshold_claim(), {"bound": 2.0, "threshold": 2.05})
     assert ev.verdict is Verdict.TIGHT and not ev.control.ok
+    assert ev.main.slack == pytest.approx(0.025)
+
+
+@pytest.mark.parametrize("kind", ["identity", "threshold", "phenomenon"])
+def test_tight_is_only_for_bounds(kind):
+    """Passing an identity, a threshold or a phenomenon says all there is: never tight."""
+    ev = decide(threshold_claim(kind=kind), {"bound": 2.0, "threshold": 2.05})
+    assert ev.verdict is Verdict.HOLDS
+
+
+def test_tight_is_measured_not_implied_by_passing():
+    """The same bound passing with 20% slack holds, but is not tight (slack is measured)."""
+    claim = threshold_claim(constants={"c": 1.0, "ctrl": 1.5})
+    ev = decide(claim, {"bound": 2.0, "threshold": 2.4})
+    assert ev.main.ok and ev.verdict is Verdict.HOLDS and ev.main.slack == pytest.approx(0.2)
+
+
+def test_undecided_control_is_inconclusive():
+    def control(m, k):
+        return Outcome(False, 1.0, 0.9, interval=(0.8, 1.1), undecided=True)
+
+    ev = decide(threshold_claim(control=control), {"bound": 2.0, "threshold": 2.05})
+    assert ev.verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (7, 40), (1, 2), (50, 100)])
+def test_clopper_pearson_matches_beta_quantiles(k, n):
+    from scipy.stats import beta
+
+    lo, hi = clopper_pearson(k, n)
+    assert lo == pytest.approx(beta.ppf(0.025, k, n - k + 1) if k else 0.0, abs=1e-9)
+    assert hi == pytest.approx(beta.ppf(0.975, k + 1, n - k) if k < n else 1.0, abs=1e-9)
 
 
 def test_holds_with_slack():
@@ -94,6 +128,10 @@ def test_mutation_caught_and_survived():
 def test_claim_validation():
     with pytest.raises(ValueError, match="family"):
         threshold_claim(family="nonsense")
+    with pytest.raises(ValueError, match="kind"):
+        threshold_claim(kind="nonsense")
+    with pytest.raises(ValueError, match="provenance"):
+        threshold_claim(provenance="folklore")
     with pytest.raises(KeyError, match="unknown constant"):
         threshold_claim(mutations=(Mutation("d", 1.0),))
 
