@@ -1,4 +1,5 @@
-"""Tests for boundbook.problems.data (digits split) and boundbook.problems.models (deterministic MLPs)."""
+"""Tests for boundbook.problems: data (digits split), models (deterministic MLPs), digits (the
+digits regression problem) and sorm (second-order regression models)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from boundbook.numeric.hessian import dense_hessian
+from boundbook.problems import sorm
 from boundbook.problems.data import Split, load_digits_split
+from boundbook.problems.digits import digits_regression
 from boundbook.problems.models import mlp
 
 
@@ -94,3 +98,75 @@ def test_mlp_relu_gelu_and_dtype() -> None:
     assert mlp([4, 3, 2], dtype=torch.float64)[0].weight.dtype == torch.float64
     with pytest.raises(ValueError):
         mlp([4, 3, 2], activation="swish")
+
+
+# ----------------------------------------------------------------------------- digits problem
+
+
+def test_digits_regression_equals_the_model_forward_bit_for_bit() -> None:
+    from torch.func import functional_call, grad, vmap
+
+    p = digits_regression(24, (5, 4), seed=2)
+    model = mlp([64, 5, 4, 10], activation="tanh", seed=2, dtype=torch.float64)
+    split = load_digits_split(seed=2, dtype=torch.float64)
+    assert torch.equal(p.x, split.x_train[:24]) and p.n_train == 24
+    assert p.layers == ("0", "2", "4") and p.dim == sum(q.numel() for q in model.parameters())
+    ref = 0.5 * ((model(p.x) - p.y) ** 2).sum(1).mean()
+    assert torch.equal(p.loss_of(p.params), ref)
+    assert torch.equal(p.loss(p.theta0), ref)
+    thetas = p.theta0 + 0.1 * torch.randn(3, p.dim, dtype=torch.float64,
+                                          generator=torch.Generator().manual_seed(0))
+
+    def via_module(theta: torch.Tensor) -> torch.Tensor:
+        from boundbook.numeric.flat import flat_to_params
+
+        out = functional_call(model, flat_to_params(theta, p.params), (p.x,))
+        return 0.5 * ((out - p.y) ** 2).sum(dim=1).mean()
+
+    assert torch.equal(vmap(grad(p.loss))(thetas), vmap(grad(via_module))(thetas))
+
+
+# ----------------------------------------------------------------------------- SORM
+
+
+@pytest.mark.parametrize(("reduction", "q_scale"), [("mean", 1.0), ("sum", 0.6), ("sum", 0.0)])
+def test_sorm_closed_forms_match_autodiff(reduction: str, q_scale: float) -> None:
+    from torch.func import grad
+
+    models = sorm.gaussian_draws(6, 4, 2, seed=3, reduction=reduction).scaled(q_scale)
+    theta = torch.randn(2, 3, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    loss, g = sorm.loss_and_grad(models, theta)
+    H = sorm.hessian(models, theta)
+    jac, z = sorm.jacobian_and_outputs(models, theta)
+    for s in range(2):
+        J, Q, y = models.J[s], q_scale * models.Q[s], models.targets[s]
+
+        def f(th: torch.Tensor, J=J, Q=Q, y=y) -> torch.Tensor:
+            r = J @ th + 0.5 * torch.einsum("ade,d,e->a", Q, th, th) - y
+            return 0.5 * (r @ r) / (len(y) if reduction == "mean" else 1)
+
+        for r in range(3):
+            th = theta[s, r]
+            assert loss[s, r].item() == pytest.approx(f(th).item(), rel=1e-13)
+            assert torch.allclose(g[s, r], grad(f)(th), rtol=1e-12, atol=1e-14)
+            assert torch.allclose(H[s, r], dense_hessian(f, th), rtol=1e-10, atol=1e-12)
+            assert torch.allclose(jac[s, r], J + Q @ th, rtol=1e-13, atol=1e-14)
+            top = torch.linalg.eigvalsh(jac[s, r] @ jac[s, r].T)[-1]
+            assert sorm.ntk_top(jac)[s, r].item() == pytest.approx(top.item(), rel=1e-12)
+    assert torch.equal(sorm.loss_grad_jacobian(models, theta)[2], jac)
+    assert torch.equal(sorm.loss(models, theta), loss)
+
+
+def test_sorm_draws_are_seeded_and_symmetric() -> None:
+    a = sorm.gaussian_draws(5, 3, 4, seed=0)
+    b = sorm.gaussian_draws(5, 3, 4, seed=0)
+    assert torch.equal(a.Q, b.Q) and torch.equal(a.Q, a.Q.transpose(-1, -2))
+    assert torch.equal(a.targets, -a.z0) and a.reduction == "sum" and a.size == 4
+    m = sorm.seeded_models(5, 3, [7, 8], q_scale=2.0, z_scale=1.5)
+    one = sorm.seeded_models(5, 3, [8], q_scale=2.0, z_scale=1.5)
+    assert m.seeds == (7, 8) and m.reduction == "mean"
+    assert torch.equal(m.select(1).J, one.J) and m.select(1).seeds == (8,)  # one per seed
+    assert m.zeros(3).shape == (2, 3, 5)
+    with pytest.raises(ValueError, match="reduction"):
+        sorm.SORM(a.J, a.Q, a.z0, reduction="max")
+

@@ -1,7 +1,7 @@
 """Claims of "Adaptive Gradient Methods at the Edge of Stability" (Cohen et al., arXiv
 2207.14484); the rod-flow model of Regis & Chewi (arXiv 2605.06821) is discussed, not tested.
 
-Provenance (``shared/claims/verification-stable.md``, sections B and C): the abstract states
+Provenance (see ``NOTES.md`` in this package): the abstract states
 that during full-batch training the largest eigenvalue of the *preconditioned* Hessian
 typically equilibrates at the stability threshold of the algorithm, 38/eta for Adam with
 beta1 = 0.9, and that adaptive methods at this "Adaptive Edge of Stability" keep moving into
@@ -41,11 +41,27 @@ RISE = Tolerance(1.1, "'keeps rising' = the median over the last third of the AE
                  "is at least 10% above the median over its first third (a chapter choice)")
 
 
-def _threshold(eta: float, beta: float, k: Mapping[str, Any]) -> float:
-    """The stability threshold of the named formula (shared derivations), times ``scale``."""
-    from boundbook.symbolic.quadratic import ema_momentum_edge, gd_edge, heavy_ball_edge
+def ema_edge(eta: float, beta: float) -> float:
+    """Adam's edge with a frozen preconditioner (EMA momentum),
+    :math:`(2 + 2\\beta_1)/((1 - \\beta_1)\\eta)`: 38/eta at beta1 = 0.9."""
+    return 2 * (-beta - 1) / (eta * (beta - 1))
 
-    f = {"ema": lambda: ema_momentum_edge(eta, beta), "heavy_ball":
+
+def heavy_ball_edge(eta: float, beta: float) -> float:
+    """Heavy-ball momentum's edge :math:`(2 + 2\\beta)/\\eta`."""
+    return 2 * (beta + 1) / eta
+
+
+def gd_edge(eta: float) -> float:
+    """Gradient descent's edge :math:`2/\\eta`."""
+    return 2 / eta
+
+
+def _threshold(eta: float, beta: float, k: Mapping[str, Any]) -> float:
+    """The stability threshold of the named formula, times ``scale``. The formulas are plain
+    Python, written as :mod:`boundbook.symbolic.quadratic` evaluates the edges it derives from
+    the update rules (the tests check that they agree exactly)."""
+    f = {"ema": lambda: ema_edge(eta, beta), "heavy_ball":
          lambda: heavy_ball_edge(eta, beta), "gd": lambda: gd_edge(eta)}[k["formula"]]
     return k["scale"] * f()
 
@@ -148,6 +164,14 @@ THRESHOLD_MUTATIONS = (Mutation("scale", 1.2, "38/eta -> 45.6/eta (x 1.2)"),
 CLAIMS = (
     Claim(
         id="adam-frozen-edge",
+        heading="Adam's edge with a frozen preconditioner (derived here)",
+        text=r"""
+Adam with its preconditioner $P$ held fixed, $m^+ = \beta_1 m + (1-\beta_1)\nabla L$,
+$\theta^+ = \theta - \eta P^{-1}m^+$, on a quadratic with Hessian $H$ is stable iff
+$\lambda_{\max}(P^{-1}H) < (2 + 2\beta_1)/((1-\beta_1)\eta)$, which is $38/\eta$ at
+$\beta_1 = 0.9$. Source: {cite}`cohen2022adaptive`, arXiv 2207.14484, abstract (38/η);
+general formula derived here.""",
+        prf="proposition",
         title="with a frozen preconditioner Adam's edge is (2+2b1)/((1-b1) eta) for "
               "lambda_max(P^-1 H)",
         statement=r"m^+ = \beta_1 m + (1-\beta_1)\nabla L,\ \theta^+ = \theta - \eta P^{-1}m^+"
@@ -167,6 +191,13 @@ CLAIMS = (
     ),
     Claim(
         id="adam-preconditioned-plateau",
+        heading="The preconditioned sharpness equilibrates at the threshold",
+        text=r"""
+During full-batch Adam training, $\lambda_{\max}(P_t^{-1}H_t)$ rises to
+$(2 + 2\beta_1)/((1-\beta_1)\eta)$ and stays there (we test: its median over the second half
+of training within 15%). Source: {cite}`cohen2022adaptive`, arXiv 2207.14484, abstract;
+empirical.""",
+        prf="proposition",
         title="full-batch Adam: lambda_max(P^-1 H) equilibrates at 38/eta",
         statement=r"\operatorname{median}_{t > T/2}\lambda_{\max}(P_t^{-1}H_t) = "
                   r"\frac{38}{\eta}\,(1 \pm 0.15),\quad P_t = \operatorname{diag}"
@@ -184,6 +215,13 @@ CLAIMS = (
     ),
     Claim(
         id="adam-raw-sharpness-rises",
+        heading="The raw sharpness can keep rising",
+        text=r"""
+At this adaptive edge the raw sharpness $\lambda_{\max}(H_t)$ is not held: it can keep
+growing while the preconditioner compensates (we test the abstract's "can": on at least one
+of our step sizes, at least 10% growth from the first to the last third of the time spent at
+the edge). Source: {cite}`cohen2022adaptive`, arXiv 2207.14484, abstract; empirical.""",
+        prf="proposition",
         title="at the adaptive edge the raw sharpness can keep rising",
         statement=r"\exists\,\eta:\ \frac{\operatorname{median}_{\text{last third}}"
                   r"\lambda_{\max}(H_t)}{\operatorname{median}_{\text{first third}}"

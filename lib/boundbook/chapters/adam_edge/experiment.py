@@ -8,8 +8,9 @@
    step by grid refinement; no formula enters the measurement. The top eigenvalue of
    :math:`P^{-1}H` comes from :func:`boundbook.numeric.hessian.preconditioned_sharpness`.
 2. **Full-batch Adam on a small network.** A tanh MLP 64-32-10 on the first ``n`` training
-   digits of scikit-learn (Cohen et al.'s loss convention: :math:`\\tfrac12\\|f(x) - e_y\\|^2`
-   summed over classes, averaged over examples), Adam with bias correction,
+   digits of scikit-learn (:mod:`boundbook.problems.digits`, Cohen et al.'s loss convention:
+   :math:`\\tfrac12\\|f(x) - e_y\\|^2` summed over classes, averaged over examples), Adam with
+   bias correction (the book's one hand-written Adam, :mod:`boundbook.numeric.optim`),
    :math:`\\beta_1 = 0.9`, :math:`\\beta_2 = 0.999`, :math:`\\epsilon = 10^{-12}` (so
    :math:`P = \\operatorname{diag}(\\sqrt{\\hat v} + \\epsilon)`). Every ``every`` steps we
    record the preconditioned sharpness :math:`\\lambda_{\\max}(P^{-1}H)` (with the :math:`P`
@@ -22,58 +23,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from boundbook.numeric.hessian import preconditioned_sharpness, sharpness
+from boundbook.numeric.optim import adam_moments_, adam_preconditioner, adam_update
 from boundbook.numeric.sweep import momentum_loss, momentum_state, step_size_sweep
 from boundbook.numeric.threads import single_thread
-from boundbook.problems.data import load_digits_split
-from boundbook.problems.models import mlp
+from boundbook.problems.digits import DigitsRegression, digits_regression
 from boundbook.symbolic.quadratic import ema_momentum_edge, gd_edge
 
+if TYPE_CHECKING:
+    from boundbook.chapters.adam_edge.protocol import AdamSettings
+
 DTYPE = torch.float64
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-
-
-@dataclass(frozen=True)
-class AdamSettings:
-    """What one run of the chapter computes (see :func:`settings`)."""
-
-    mode: str
-    seed: int
-    quad_dim: int
-    betas: tuple[float, ...]
-    quad_steps: int
-    quad_grid: int
-    quad_rounds: int
-    control_factors: tuple[float, float]
-    control_steps: int
-    n_train: int
-    width: int
-    etas: tuple[float, ...]
-    net_seeds: tuple[int, ...]
-    beta1: float
-    beta2: float
-    eps: float
-    train_steps: int
-    every: int
-
-
-def settings(mode: str, seed: int) -> AdamSettings:
-    """Quick: one network, two step sizes, 3000 steps. Full: three step sizes, two seeds."""
-    quick = mode == "quick"
-    return AdamSettings(
-        mode=mode, seed=seed, quad_dim=10, betas=(0.0, 0.5, 0.9), quad_steps=300,
-        quad_grid=256, quad_rounds=3, control_factors=(0.95, 1.05), control_steps=1000,
-        n_train=256, width=32, etas=(3e-3, 1e-2) if quick else (3e-3, 1e-2, 1e-3),
-        net_seeds=(seed,) if quick else (seed, seed + 1), beta1=0.9, beta2=0.999,
-        eps=1e-12, train_steps=3000 if quick else 6000, every=100)
 
 
 # ------------------------------------------------------------------- frozen preconditioner
@@ -216,32 +181,21 @@ class AdamRun:
                 "loss": self.loss.tolist()}
 
 
-def digits_problem(n: int, width: int, seed: int):
-    """``(params, loss_fn)``: a tanh MLP 64-width-10 (PyTorch's default init, seeded) and the
-    MSE :math:`\\tfrac12\\|f(x) - e_y\\|^2` averaged over the first ``n`` training digits of
-    the split drawn with the same ``seed``."""
-    split = load_digits_split(seed=seed, device="cpu")
-    x = split.x_train[:n].to(DTYPE)
-    y = torch.nn.functional.one_hot(split.y_train[:n], 10).to(DTYPE)
-    model = mlp([x.shape[1], width, 10], activation="tanh", seed=seed, dtype=DTYPE)
-    params = {k: v.detach() for k, v in model.named_parameters()}
-
-    def loss_fn(p: dict[str, torch.Tensor]) -> torch.Tensor:
-        # the model's forward written out (Linear, tanh, Linear): torch.func.functional_call
-        # costs several times more than this small network itself; the tests check equality
-        hidden = torch.tanh(x @ p["0.weight"].T + p["0.bias"])
-        out = hidden @ p["2.weight"].T + p["2.bias"]
-        return 0.5 * ((out - y) ** 2).sum(1).mean()
-
-    return params, loss_fn
+def digits_problem(n: int, width: int, seed: int) -> DigitsRegression:
+    """A tanh MLP 64-width-10 (PyTorch's default init, seeded) and the MSE
+    :math:`\\tfrac12\\|f(x) - e_y\\|^2` averaged over the first ``n`` training digits of the
+    split drawn with the same ``seed`` (:func:`boundbook.problems.digits.digits_regression`;
+    :func:`train_adam` takes its ``params`` and ``loss_of``)."""
+    return digits_regression(n, (width,), seed)
 
 
 @single_thread()
 def train_adam(params: dict[str, torch.Tensor], loss_fn, *, eta: float, steps: int,
                every: int, beta1: float, beta2: float, eps: float, seed: int = 0,
                lanczos_tol: float = 1e-3) -> AdamRun:
-    """Full-batch Adam (Kingma & Ba, bias-corrected) with the sharpnesses recorded before the
-    update of every ``every``-th step (and the first), using that update's preconditioner."""
+    """Full-batch Adam (Kingma & Ba, bias-corrected; :mod:`boundbook.numeric.optim`, the
+    kernels of ``torch.optim.Adam``) with the sharpnesses recorded before the update of every
+    ``every``-th step (and the first), using that update's preconditioner."""
     keys = list(params)
 
     def g_fn(q: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -257,15 +211,14 @@ def train_adam(params: dict[str, torch.Tensor], loss_fn, *, eta: float, steps: i
     for t in range(1, steps + 1):
         g = g_fn(p)
         for k in p:
-            m[k] = beta1 * m[k] + (1 - beta1) * g[k]
-            v[k] = beta2 * v[k] + (1 - beta2) * g[k] ** 2
-        pre = {k: (v[k] / (1 - beta2**t)).sqrt() + eps for k in p}
+            adam_moments_(m[k], v[k], g[k], beta1, beta2)
         if t == 1 or t % every == 0:
+            pre = {k: adam_preconditioner(v[k], t, beta2, eps) for k in p}
             rec_t.append(t)
             rec_l.append(float(loss_fn(p)))
             rec_p.append(preconditioned_sharpness(loss_fn, p, pre, tol=lanczos_tol, seed=t))
             rec_r.append(sharpness(loss_fn, p, tol=lanczos_tol, seed=t))
-        p = {k: p[k] - eta * (m[k] / (1 - beta1**t)) / pre[k] for k in p}
+        p = {k: p[k] - adam_update(m[k], v[k], t, eta, beta1, beta2, eps) for k in p}
     return AdamRun(eta, seed, np.asarray(rec_t), np.asarray(rec_l), np.asarray(rec_p),
                    np.asarray(rec_r), ema_momentum_edge(eta, beta1), gd_edge(eta))
 
@@ -274,58 +227,9 @@ def network_runs(cfg: AdamSettings) -> list[AdamRun]:
     """One Adam run per (network seed, step size) of the settings."""
     out = []
     for s in cfg.net_seeds:
-        params, loss_fn = digits_problem(cfg.n_train, cfg.width, s)
+        problem = digits_problem(cfg.n_train, cfg.width, s)
         for eta in cfg.etas:
-            out.append(train_adam(params, loss_fn, eta=eta, steps=cfg.train_steps,
+            out.append(train_adam(problem.params, problem.loss_of, eta=eta, steps=cfg.train_steps,
                                   every=cfg.every, beta1=cfg.beta1, beta2=cfg.beta2,
                                   eps=cfg.eps, seed=s))
     return out
-
-
-# ----------------------------------------------------------------------- measurements
-def measurements(edges: Sequence[FrozenEdge], runs: Sequence[AdamRun], cfg: AdamSettings
-                 ) -> dict[str, dict[str, Any]]:
-    """The measurement dictionary of every claim, keyed by claim id."""
-    nets = [r.to_dict() for r in runs]
-    return {
-        "adam-frozen-edge": {"cases": [e.to_dict() for e in edges], "steps": cfg.quad_steps},
-        "adam-preconditioned-plateau": {"runs": nets, "beta1": cfg.beta1},
-        "adam-raw-sharpness-rises": {"runs": nets, "beta1": cfg.beta1},
-    }
-
-
-def findings(evaluations: Sequence[Any], runs: Sequence[AdamRun], beta1: float
-             ) -> dict[str, Any]:
-    """Numbers the closing prose quotes (quote-free text for MyST-NB glue)."""
-    from boundbook.core.display import plain
-
-    out: dict[str, Any] = {}
-    for ev in evaluations:
-        key = ev.claim.id.replace("-", "_")
-        out[f"{key}_verdict"] = plain(ev.verdict.value)
-        out[f"{key}_measured"] = plain(ev.main.measured, ev.claim.digits)
-    r = runs[0]
-    sl = r.plateau()
-    out["adam_eta"] = plain(r.eta)
-    out["adam_threshold"] = plain(r.threshold, 4)
-    out["adam_pre_lo"] = plain(float(np.min(r.preconditioned[sl] / r.threshold)), 3)
-    out["adam_pre_hi"] = plain(float(np.max(r.preconditioned[sl] / r.threshold)), 3)
-    out["adam_raw_gd_ratio"] = plain(float(np.max(r.raw) / r.gd_threshold), 2)
-    a = r.arrival(0.15)
-    out["adam_arrival_step"] = plain(int(r.steps[min(a, len(r.steps) - 1)]))
-    out["adam_raw_at_arrival"] = plain(float(r.raw[min(a, len(r.steps) - 1)]), 3)
-    out["adam_raw_final"] = plain(float(r.raw[-1]), 3)
-    out["adam_final_loss"] = plain(float(r.loss[-1]), 2)
-    from boundbook.chapters.adam_edge.claims import THRESHOLD, rises
-
-    m = {"runs": [x.to_dict() for x in runs], "beta1": beta1}
-    for i, (x, up) in enumerate(zip(runs, rises(m, "raw", THRESHOLD), strict=True)):
-        out[f"adam_rise_{i}"] = plain(up, 3)  # run i: the i-th (seed, eta) of the settings
-        out[f"adam_eta_{i}"] = plain(x.eta)
-    out["adam_runs"] = plain(", ".join(f"{x.eta:g}" for x in runs))
-    out["adam_pre_all_lo"] = plain(min(float(np.median(x.preconditioned[x.plateau()]) /
-                                             x.threshold) for x in runs), 3)
-    out["adam_pre_all_hi"] = plain(max(float(np.median(x.preconditioned[x.plateau()]) /
-                                             x.threshold) for x in runs), 3)
-    return out
-

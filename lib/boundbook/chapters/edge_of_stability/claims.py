@@ -7,7 +7,7 @@ Agarwala, Pedregosa & Pennington, "Second-order regression models exhibit progre
 to the edge of stability" (arXiv 2210.04860, ICML 2023). Provenance: the abstracts of both
 and the introduction and Figure 1 caption of Cohen et al.'s v3 LaTeX were read; section
 numbers (hence none is cited), the SORM's two-dimensional reduction and its explicit limiting
-value were not (notes: ``shared/claims/verification-stable.md``, sections A and H).
+value were not (see ``NOTES.md`` in this package).
 
 The four network claims are rounded to two significant digits (``digits=2``): at the edge the
 trajectory is chaotic, so the third digit of a median can move with the floating-point
@@ -256,6 +256,12 @@ EDGE_MUTATIONS = (Mutation("two", 2.5, "2/eta -> 2.5/eta"),
 CLAIMS = (
     Claim(
         id="eos-progressive-sharpening",
+        heading="Progressive sharpening (Cohen et al., introduction and Fig. 1)",
+        text=r"""
+Under full-batch GD with step size $\eta$, as long as the sharpness is below $2/\eta$ it tends
+to rise, and it reaches $2/\eta$. *Chapter test:* for every step size the initial sharpness is
+at most $1/1.2$ of the edge, and the sampled sharpness reaches $2/\eta$.""",
+        prf="proposition",
         title="full-batch GD: the sharpness rises from well below 2/eta until it reaches 2/eta",
         statement=r"S(\theta_0) \le \tfrac{2}{1.2\,\eta}\ \text{and}\ "
                   r"\max_t S(\theta_t) \ge \tfrac{2}{\eta},\quad "
@@ -276,6 +282,12 @@ CLAIMS = (
     ),
     Claim(
         id="eos-plateau",
+        heading="The edge of stability (Cohen et al., abstract; Fig. 1)",
+        text=r"""
+Once it reaches $2/\eta$, the sharpness hovers "right at, or just above" $2/\eta$. *Chapter
+test:* for every step size, the median of the sampled sharpness over the final third of the run
+lies within $[0.9, 1.1]\cdot 2/\eta$.""",
+        prf="proposition",
         title="after reaching it, the sharpness hovers at (or just above) 2/eta",
         statement=r"\operatorname{median}_{t \ge 2T/3} S(\theta_t) \in "
                   r"[0.9, 1.1]\cdot\tfrac{2}{\eta}\ \text{for every } \eta",
@@ -293,6 +305,12 @@ CLAIMS = (
     ),
     Claim(
         id="eos-self-stabilisation",
+        heading="No divergence past the edge (Cohen et al., abstract; introduction)",
+        text=r"""
+When the sharpness crosses $2/\eta$, GD is destabilised but does not diverge: the loss at the
+end of training is below its value when the edge was first reached. On a quadratic with
+curvature $2.05/\eta$ the same test must fail.""",
+        prf="proposition",
         title="past 2/eta GD does not diverge: the loss keeps falling (a quadratic diverges)",
         statement=r"\max_t S(\theta_t) \ge \tfrac{2}{\eta}\ \text{and}\ "
                   r"L(\theta_T) < L(\theta_{t_{\mathrm{edge}}})",
@@ -311,6 +329,12 @@ CLAIMS = (
     ),
     Claim(
         id="eos-nonmonotone-descent",
+        heading="Non-monotone descent (Cohen et al., abstract)",
+        text=r"""
+At the edge, the training loss is non-monotone over short timescales but decreases over long
+ones. *Chapter test:* at least 1% of the steps after the edge raise the loss, and the final loss
+is below the loss at the edge.""",
+        prf="proposition",
         title="at the edge the loss falls over long horizons but not monotonically",
         statement=r"\#\{t \ge t_{\mathrm{edge}} : L(\theta_{t+1}) > L(\theta_t)\} \ge "
                   r"0.01\,(T - t_{\mathrm{edge}})\ \text{and}\ "
@@ -329,6 +353,16 @@ CLAIMS = (
     ),
     Claim(
         id="eos-sorm-sharpening",
+        heading="Sharpening in a second-order regression model (Agarwala et al., abstract)",
+        text=r"""
+For $z(\theta) = z_0 + J\theta + \tfrac12 Q[\theta, \theta]$ with squared loss, GD shows
+progressive sharpening of the NTK eigenvalue $\lambda_{\max}(J(\theta)J(\theta)^\top)$
+"towards a value that differs slightly from the edge of stability". The paper proves this in two
+dimensions and reports it as generic in higher dimensions. It does not happen for models with a
+constant NTK. *Chapter test* (our ensemble: $d = 100$ parameters, $m = 10$ outputs, random
+draws): the median over draws of the final $\eta\lambda/2$ lies within $[0.9, 1.1]$ and is at
+least 1.2 times its initial value. We report the offset from 1 rather than test it.""",
+        prf="proposition",
         title="second-order regression model: the NTK eigenvalue sharpens to near 2/eta",
         statement=r"z(\theta) = J\theta + \tfrac12 Q[\theta,\theta]:\ "
                   r"\lambda_{\max}(J(\theta_T)J(\theta_T)^\top) \in [0.9, 1.1]\cdot\tfrac{2}{\eta}"

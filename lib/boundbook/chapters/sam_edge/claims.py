@@ -1,7 +1,7 @@
 """Claims of "SAM operates far from home" (Agarwala & Dauphin, arXiv 2302.08692), with the
 normalised-SAM edge of Long & Bartlett (arXiv 2309.12488) as a cross-check.
 
-Provenance (see ``shared/claims/verification-stable.md``, section G): only the abstracts and
+Provenance (see ``NOTES.md`` in this package): only the abstracts and
 introductions were readable. The edge :math:`\\eta\\lambda(1 + \\rho\\lambda) = 2` is *derived
 here* (linear stability of unnormalised SAM on a quadratic) and is consistent with the abstract's
 "our theory predicts the largest eigenvalue as a function of the learning rate and SAM radius";
@@ -40,10 +40,19 @@ PLATEAU_RTOL = Tolerance(TIGHT_FRACTION, "the book's plateau band, the same +-10
                          "linear-stability edge ignores the oscillation's amplitude")
 
 
-def _edge(eta: float, rho: float, k: Mapping[str, Any]) -> float:
-    """Positive root of eta*lam*(1 + kappa*rho*lam) = c, via the shared derivation."""
-    from boundbook.symbolic.quadratic import sam_edge
+def sam_edge(eta: float, rho: float) -> float:
+    """SAM's edge curvature, the positive root of :math:`\\eta\\lambda(1 + \\rho\\lambda) = 2`:
+    :math:`(\\sqrt{1 + 8\\rho/\\eta} - 1)/(2\\rho)`, GD's :math:`2/\\eta` at :math:`\\rho = 0`.
 
+    Plain Python, written as :func:`boundbook.symbolic.quadratic.sam_edge` evaluates the
+    derived root (the tests check that the two agree exactly)."""
+    if rho == 0:
+        return 2 / eta
+    return (1 / 2) * (-math.sqrt(eta) + math.sqrt(eta + 8 * rho)) / (math.sqrt(eta) * rho)
+
+
+def _edge(eta: float, rho: float, k: Mapping[str, Any]) -> float:
+    """Positive root of eta*lam*(1 + kappa*rho*lam) = c."""
     return sam_edge(2.0 * eta / k["c"], k["kappa"] * rho)
 
 
@@ -133,6 +142,14 @@ PLATEAU_MUTATIONS = (Mutation("c", 2.5, "2 -> 2.5"), Mutation("kappa", 2.0, "rho
 CLAIMS = (
     Claim(
         id="sam-quadratic-edge",
+        heading="SAM's edge on a quadratic (derived here)",
+        text=r"""
+Unnormalised SAM, $\theta^+ = \theta - \eta\nabla L(\theta + \rho\nabla L(\theta))$, on
+$L = \tfrac12\lambda\theta^2$ converges iff $\eta\lambda(1 + \rho\lambda) < 2$, i.e. iff
+$\lambda < \lambda_{SAM}(\eta,\rho) = \big(\sqrt{1 + 8\rho/\eta} - 1\big)/(2\rho)$, which is
+below GD's $2/\eta$ for every $\rho > 0$. Source: {cite}`agarwala2023sam`, arXiv 2302.08692,
+abstract; formula derived here.""",
+        prf="proposition",
         title="unnormalised SAM on a quadratic is stable iff eta*lambda*(1 + rho*lambda) < 2",
         statement=r"\theta^+ = \theta - \eta\nabla L(\theta + \rho\nabla L(\theta)) \text{ on }"
                   r"\tfrac12\lambda\theta^2 \text{ converges} \iff \eta\lambda(1+\rho\lambda) < 2",
@@ -150,6 +167,16 @@ CLAIMS = (
     ),
     Claim(
         id="sam-self-stabilisation",
+        heading="SAM's sharpness self-stabilises at its edge",
+        text=r"""
+In a second-order regression model trained full-batch with unnormalised SAM, the largest
+Hessian eigenvalue rises and then hovers at $\lambda_{SAM}(\eta, \rho)$, below $2/\eta$. We
+test it with the radius that puts $\lambda_{SAM}$ at $0.8 \cdot 2/\eta$: the median
+sharpness over the second half of training must lie within the book's 10% band around
+$\lambda_{SAM}$ on every model. Source: {cite}`agarwala2023sam`, arXiv 2302.08692, abstract
+("in a simplified setting, SAM dynamically induces a stabilization related to the edge of
+stability"); setting ours.""",
+        prf="proposition",
         title="SAM's sharpness self-stabilises at its edge, below 2/eta (edge at 0.8 x 2/eta)",
         statement=r"\operatorname{median}_{t > T/2} \lambda_{\max}(\nabla^2 L(\theta_t)) = "
                   r"\lambda_{SAM}(\eta, \rho)\,(1 \pm 0.1),\quad \lambda_{SAM} = 0.8 \cdot 2/\eta",
@@ -167,6 +194,11 @@ CLAIMS = (
     ),
     Claim(
         id="sam-self-stabilisation-large-radius",
+        heading="The same at a larger radius",
+        text=r"""
+As above, with the radius that puts $\lambda_{SAM}$ at $0.65 \cdot 2/\eta$. Source:
+{cite}`agarwala2023sam`, arXiv 2302.08692, abstract; setting ours.""",
+        prf="proposition",
         title="the same at a larger radius (edge at 0.65 x 2/eta)",
         statement=r"\operatorname{median}_{t > T/2} \lambda_{\max} = "
                   r"\lambda_{SAM}(\eta, \rho)\,(1 \pm 0.1),\quad \lambda_{SAM} = 0.65 \cdot 2/\eta",
@@ -185,6 +217,13 @@ CLAIMS = (
     ),
     Claim(
         id="sam-normalised-edge",
+        heading="Normalised SAM's edge moves with the gradient norm",
+        text=r"""
+Normalised SAM ascends by $\rho\,g/\|g\|$; its edge is $\lambda_{SAM}$ with
+$\rho \to \rho/\|g_t\|$, $g_t$ the current gradient, and its sharpness hovers there. Source:
+{cite}`long2023sam`, arXiv 2309.12488, abstract ("the resulting SAM-edge depends on the norm
+of the gradient"); formula derived here.""",
+        prf="proposition",
         title="normalised SAM hovers at the edge evaluated with the current gradient norm",
         statement=r"\lambda_{\max}(\nabla^2 L(\theta_t)) \approx \tfrac{\|g_t\|}{2\rho}"
                   r"\Big(\sqrt{1 + \tfrac{8\rho}{\eta\|g_t\|}} - 1\Big),\ g_t = \nabla L(\theta_t)",

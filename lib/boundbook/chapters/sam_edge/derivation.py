@@ -25,11 +25,17 @@ from functools import cache
 
 import sympy as sp
 
-from boundbook.symbolic.quadratic import eta, g_norm, lam, rho, sam_derivation
+from boundbook.symbolic.quadratic import EdgeDerivation, eta, g_norm, lam, rho, sam_derivation
 
-__all__ = ["SamFacts", "radius_for_fraction", "sam_facts"]
+__all__ = ["SamFacts", "edge_derivation", "radius_for_fraction", "sam_facts"]
 
 f = sp.Symbol("f", positive=True)
+
+
+def edge_derivation(normalised: bool = False) -> EdgeDerivation:
+    """SAM's one-step map on :math:`\\tfrac12\\lambda\\theta^2` and its edge, derived from the
+    update rule (:func:`boundbook.symbolic.quadratic.sam_derivation`)."""
+    return sam_derivation(normalised)
 
 
 @dataclass(frozen=True)

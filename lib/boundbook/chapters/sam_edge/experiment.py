@@ -13,11 +13,11 @@ Two settings, both float64 and deterministic:
 2. **A second-order regression model** :math:`z(\\theta) = z_0 + J\\theta + \\tfrac12
    Q[\\theta, \\theta] \\in \\mathbb{R}^m`, :math:`\\theta \\in \\mathbb{R}^d`, with the MSE
    :math:`L = \\tfrac1{2m}\\|z\\|^2` (targets absorbed into :math:`z_0`), trained full-batch by
-   GD, unnormalised SAM and normalised SAM. Gradient and Hessian are closed-form
-   (:math:`\\nabla L = J_\\theta^\\top z/m`, :math:`\\nabla^2 L = (J_\\theta^\\top J_\\theta +
-   \\sum_a z_a Q_a)/m`, :math:`J_\\theta = J + Q[\\theta]`), batched over models and methods;
-   the tests compare them with ``torch.func``. The sharpness is the top eigenvalue of the
-   dense :math:`d \\times d` Hessian.
+   GD, unnormalised SAM and normalised SAM. The model, its closed-form gradient and Hessian,
+   batched over models and methods, are :mod:`boundbook.problems.sorm` (drawn by
+   :func:`boundbook.problems.sorm.seeded_models`); the sharpness is the top eigenvalue of the
+   dense :math:`d \\times d` Hessian. A run diverges by the book's one rule
+   (:mod:`boundbook.numeric.divergence`).
 
 All constants (dimensions, scales, step sizes, radii) are ours, not the paper's, whose settings
 we could not read.
@@ -25,68 +25,26 @@ we could not read.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch.func import grad
 
 from boundbook.chapters.sam_edge.derivation import radius_for_fraction
+from boundbook.numeric.divergence import BLOWUP, diverged
 from boundbook.numeric.sweep import step_size_sweep
 from boundbook.numeric.threads import single_thread
+from boundbook.problems import sorm
+from boundbook.problems.sorm import SORM
 from boundbook.symbolic.quadratic import gd_edge, normalised_sam_edge, sam_edge
 
+if TYPE_CHECKING:
+    from boundbook.chapters.sam_edge.protocol import SamSettings
+
 DTYPE = torch.float64
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-
-
-# ----------------------------------------------------------------------------- settings
-@dataclass(frozen=True)
-class SamSettings:
-    """What one run of the chapter computes (see :func:`settings`)."""
-
-    mode: str
-    seed: int
-    # the quadratic edge
-    quad_dim: int
-    quad_pairs: tuple[tuple[float, float], ...]  # (eta, rho)
-    quad_steps: int
-    quad_grid: int
-    quad_rounds: int
-    control_factor: float
-    # the second-order regression model
-    model_dim: int
-    model_outputs: int
-    q_scale: float
-    z_scale: float
-    model_seeds: tuple[int, ...]
-    flow_eta: float
-    flow_steps: int
-    train_steps: int
-    every: int
-    fractions: tuple[float, ...]
-    normalised_rho_over_eta: float
-
-
-def settings(mode: str, seed: int) -> SamSettings:
-    """Quick: 4 regression models, 1000 steps (CPU, seconds). Full: 8 models, 4000 steps."""
-    quick = mode == "quick"
-    n_models = 4 if quick else 8
-    return SamSettings(
-        mode=mode, seed=seed, quad_dim=10,
-        quad_pairs=((0.1, 0.05), (0.05, 0.01), (0.2, 0.01)),
-        quad_steps=200, quad_grid=256, quad_rounds=3, control_factor=1.02,
-        model_dim=50, model_outputs=50, q_scale=10.0, z_scale=1.5,
-        model_seeds=tuple(seed + i for i in range(n_models)),
-        flow_eta=0.5, flow_steps=2000, train_steps=1000 if quick else 4000, every=10,
-        fractions=(0.8, 0.65), normalised_rho_over_eta=0.06)
-
 
 # ----------------------------------------------------------------------------- quadratic
 def quadratic(dim: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,79 +174,19 @@ def edge_sweep(hessian: torch.Tensor, theta0: torch.Tensor, eta: float, rho: flo
 
 
 # ----------------------------------------------------------------------- regression model
-@dataclass(frozen=True)
-class RegressionModels:
-    """A batch of second-order regression models (one per seed)."""
-
-    J: torch.Tensor  # [S, m, d]
-    Q: torch.Tensor  # [S, m, d, d], symmetric in the last two
-    z0: torch.Tensor  # [S, m]
-    seeds: tuple[int, ...]
-
-    @property
-    def dim(self) -> int:
-        return self.J.shape[2]
-
-
-def regression_models(dim: int, outputs: int, seeds: Sequence[int], q_scale: float,
-                      z_scale: float) -> RegressionModels:
-    """``J ~ N(0, 1/d)``, ``Q_a = (A + A^T)/2`` with ``A ~ N(0, (q/d)^2)``, ``z0 ~ N(0, z^2)``."""
-    Js, Qs, zs = [], [], []
-    for s in seeds:
-        gen = torch.Generator().manual_seed(int(s))
-        Js.append(torch.randn(outputs, dim, generator=gen, dtype=DTYPE) / math.sqrt(dim))
-        a = torch.randn(outputs, dim, dim, generator=gen, dtype=DTYPE) * (q_scale / dim)
-        Qs.append(0.5 * (a + a.transpose(1, 2)))
-        zs.append(torch.randn(outputs, generator=gen, dtype=DTYPE) * z_scale)
-    return RegressionModels(torch.stack(Js), torch.stack(Qs), torch.stack(zs), tuple(seeds))
-
-
-def model_outputs(models: RegressionModels, theta: torch.Tensor
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(J_theta [S,R,m,d], z [S,R,m])`` for parameters ``theta [S,R,d]``."""
-    S, R, d = theta.shape
-    m = models.J.shape[1]
-    qt = torch.bmm(models.Q.reshape(S, m * d, d), theta.transpose(1, 2))
-    qt = qt.reshape(S, m, d, R).permute(0, 3, 1, 2)
-    z = models.z0[:, None] + ((models.J[:, None] + 0.5 * qt) @ theta[..., None])[..., 0]
-    return models.J[:, None] + qt, z
-
-
-def model_loss(models: RegressionModels, theta: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (model_outputs(models, theta)[1] ** 2).mean(-1)
-
-
-def model_grad(models: RegressionModels, theta: torch.Tensor) -> torch.Tensor:
-    return model_loss_grad(models, theta)[1]
-
-
-def model_loss_grad(models: RegressionModels, theta: torch.Tensor
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Loss ``[S,R]`` and gradient ``[S,R,d]`` from one evaluation of the model."""
-    jt, z = model_outputs(models, theta)
-    return 0.5 * (z**2).mean(-1), (jt.transpose(2, 3) @ z[..., None])[..., 0] / z.shape[-1]
-
-
-def model_hessian(models: RegressionModels, theta: torch.Tensor) -> torch.Tensor:
-    jt, z = model_outputs(models, theta)
-    S, R, m, d = jt.shape
-    second = (z @ models.Q.reshape(S, m, d * d)).reshape(S, R, d, d)
-    return (jt.transpose(2, 3) @ jt + second) / m
-
-
 def _top_eig(h: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
     safe = torch.where(ok[..., None, None], h, torch.zeros_like(h))
     return torch.where(ok, torch.linalg.eigvalsh(safe)[..., -1], torch.nan)
 
 
 @single_thread()
-def flow_sharpness(models: RegressionModels, eta: float, steps: int) -> np.ndarray:
+def flow_sharpness(models: SORM, eta: float, steps: int) -> np.ndarray:
     """Sharpness reached by small-step GD (a proxy for gradient flow) after ``steps`` steps."""
-    theta = torch.zeros(len(models.seeds), 1, models.dim, dtype=DTYPE)
+    theta = models.zeros()
     for _ in range(steps):
-        theta = theta - eta * model_grad(models, theta)
+        theta = theta - eta * sorm.loss_and_grad(models, theta)[1]
     ok = torch.isfinite(theta).all(-1)
-    return _top_eig(model_hessian(models, theta), ok)[:, 0].numpy()
+    return _top_eig(sorm.hessian(models, theta), ok)[:, 0].numpy()
 
 
 @dataclass(frozen=True)
@@ -344,36 +242,37 @@ def methods_for(cfg: SamSettings) -> tuple[Method, ...]:
 
 
 @single_thread()
-def train(models: RegressionModels, etas: np.ndarray, methods: Sequence[Method], *,
-          steps: int, every: int, blowup: float = 1e6) -> TrainingResult:
+def train(models: SORM, etas: np.ndarray, methods: Sequence[Method], *,
+          steps: int, every: int, blowup: float = BLOWUP) -> TrainingResult:
     """GD / SAM / normalised SAM on every model at once (one batched update per step). The
     radius of each method is ``rho_over_eta * eta`` (so its edge is the same fraction of
-    :math:`2/\\eta` on every model). A run that blows up (loss > ``blowup`` x initial, or
-    non-finite) is frozen and recorded as diverged."""
-    S, R, d = len(models.seeds), len(methods), models.dim
+    :math:`2/\\eta` on every model). A run that diverges (the book's rule,
+    :func:`boundbook.numeric.divergence.diverged`) or whose gradient is not finite is frozen and
+    recorded as diverged."""
+    S, R = models.size, len(methods)
     eta = torch.as_tensor(np.asarray(etas, dtype=np.float64))[:, None, None]
     rho = eta * torch.tensor([m.rho_over_eta for m in methods], dtype=DTYPE)[None, :, None]
     norm = torch.tensor([m.normalised for m in methods])[None, :, None]
-    theta = torch.zeros(S, R, d, dtype=DTYPE)
-    loss0 = model_loss(models, theta)
+    theta = models.zeros(R)
+    loss0 = sorm.loss(models, theta)
     alive = torch.ones(S, R, dtype=torch.bool)
     div_at = torch.full((S, R), -1, dtype=torch.long)
     rec_s, sh, gn, ls = [], [], [], []
     for t in range(steps + 1):
-        loss, g = model_loss_grad(models, theta)
-        bad = ~torch.isfinite(loss) | (loss > blowup * loss0) | ~torch.isfinite(g).all(-1)
+        loss, g = sorm.loss_and_grad(models, theta)
+        bad = diverged(loss, loss0, blowup) | ~torch.isfinite(g).all(-1)
         div_at = torch.where(bad & alive, t, div_at)
         alive = alive & ~bad
         if t % every == 0:
             rec_s.append(t)
-            sh.append(_top_eig(model_hessian(models, theta), alive))
+            sh.append(_top_eig(sorm.hessian(models, theta), alive))
             gn.append(torch.where(alive, g.norm(dim=-1), torch.nan))
             ls.append(torch.where(alive, loss, torch.nan))
         if t == steps:
             break
         gs = torch.where(alive[..., None], g, torch.zeros_like(g))
         ascent = torch.where(norm, gs / gs.norm(dim=-1, keepdim=True).clamp_min(1e-300), gs)
-        new = theta - eta * model_grad(models, theta + rho * ascent)
+        new = theta - eta * sorm.loss_and_grad(models, theta + rho * ascent)[1]
         theta = torch.where(alive[..., None], new, theta)
 
     def arr(x: list[torch.Tensor]) -> np.ndarray:
@@ -389,100 +288,10 @@ def regression_experiment(cfg: SamSettings) -> TrainingResult:
     """The chapter's training runs: per model, the step size puts GD's edge at the sharpness
     small-step GD reaches (``eta = 2 / S_flow``), so every method meets its edge in the slow
     phase of progressive sharpening; SAM's radii put its edge at ``fractions`` of ``2/eta``."""
-    models = regression_models(cfg.model_dim, cfg.model_outputs, cfg.model_seeds, cfg.q_scale,
-                               cfg.z_scale)
+    models = sorm.seeded_models(cfg.model_dim, cfg.model_outputs, cfg.model_seeds, cfg.q_scale,
+                                cfg.z_scale)
     s_flow = flow_sharpness(models, cfg.flow_eta, cfg.flow_steps)
     etas = 2.0 / s_flow
     res = train(models, etas, methods_for(cfg), steps=cfg.train_steps, every=cfg.every)
     return TrainingResult(res.methods, res.seeds, res.etas, res.rhos, s_flow, res.steps,
                           res.sharpness, res.grad_norm, res.loss, res.diverged_at)
-
-
-# ----------------------------------------------------------------------- measurements
-def _finite(x: float) -> float | None:
-    """A finite float, or None (a diverged run has no plateau; records never hold NaN)."""
-    return float(x) if np.isfinite(x) else None
-
-
-def plateau_table(res: TrainingResult, name: str) -> list[dict[str, Any]]:
-    """One row per model: the method's median / min / max sharpness over the second half of
-    training (None if the run diverged), its radius and step size, and GD's median on the
-    same model."""
-    r, g = res.index(name), res.index("GD")
-    sl = res.plateau()
-    rows = []
-    for s, seed in enumerate(res.seeds):
-        x = res.sharpness[sl, s, r]
-        done = bool(np.isfinite(x).all())
-        rows.append({"seed": int(seed), "eta": float(res.etas[s]), "rho": float(res.rhos[s, r]),
-                     "plateau_median": _finite(np.median(x)) if done else None,
-                     "plateau_min": _finite(np.min(x)) if done else None,
-                     "plateau_max": _finite(np.max(x)) if done else None,
-                     "diverged_at": int(res.diverged_at[s, r]),
-                     "gd_plateau_median": _finite(np.median(res.sharpness[sl, s, g]))})
-    return rows
-
-
-def normalised_table(res: TrainingResult, name: str = "normalised SAM") -> list[dict[str, Any]]:
-    """Per model: the plateau's sharpness and gradient norms, step by step (recorded steps),
-    so the check can evaluate the gradient-norm-dependent edge itself (empty if the run
-    diverged)."""
-    r = res.index(name)
-    sl = res.plateau()
-    out = []
-    for s, seed in enumerate(res.seeds):
-        sh, gn = res.sharpness[sl, s, r], res.grad_norm[sl, s, r]
-        keep = np.isfinite(sh) & np.isfinite(gn)
-        out.append({"seed": int(seed), "eta": float(res.etas[s]), "rho": float(res.rhos[s, r]),
-                    "sharpness": [float(x) for x in sh[keep]],
-                    "grad_norm": [float(x) for x in gn[keep]],
-                    "diverged_at": int(res.diverged_at[s, r])})
-    return out
-
-
-def measurements(edges: Sequence[EdgeMeasurement], res: TrainingResult,
-                 cfg: SamSettings) -> dict[str, dict[str, Any]]:
-    """The measurement dictionary of every claim, keyed by claim id."""
-    big, small = [f"SAM f={f:g}" for f in cfg.fractions]
-    return {
-        "sam-quadratic-edge": {"cases": [e.to_dict() for e in edges],
-                               "steps": cfg.quad_steps, "rounds": cfg.quad_rounds},
-        "sam-self-stabilisation": {"runs": plateau_table(res, big), "fraction": cfg.fractions[0]},
-        "sam-self-stabilisation-large-radius": {"runs": plateau_table(res, small),
-                                                "fraction": cfg.fractions[1]},
-        "sam-normalised-edge": {"runs": normalised_table(res)},
-    }
-
-
-def findings(evaluations: Sequence[Any], res: TrainingResult) -> dict[str, Any]:
-    """Numbers the closing prose quotes (quote-free text for MyST-NB glue)."""
-    from boundbook.core.display import plain
-
-    out: dict[str, Any] = {}
-    for ev in evaluations:
-        key = ev.claim.id.replace("-", "_")
-        out[f"{key}_verdict"] = plain(ev.verdict.value)
-        out[f"{key}_measured"] = plain(ev.main.measured, ev.claim.digits)
-    sl = res.plateau()
-    g = res.index("GD")
-    ratio = res.sharpness[sl, :, g] / (2.0 / res.etas)[None, :]
-    out["sam_gd_ratio_lo"] = plain(float(np.nanmin(np.nanmedian(ratio, axis=0))), 3)
-    out["sam_gd_ratio_hi"] = plain(float(np.nanmax(np.nanmedian(ratio, axis=0))), 3)
-    for name in [m.name for m in res.methods if m.fraction is not None]:
-        r = res.index(name)
-        rat = np.nanmedian(res.sharpness[sl, :, r], axis=0) / np.array(
-            [sam_edge(float(res.etas[s]), float(res.rhos[s, r])) for s in range(len(res.seeds))])
-        tag = name.split("=")[1].replace(".", "")
-        out[f"sam_ratio_lo_{tag}"] = plain(float(np.nanmin(rat)), 3)
-        out[f"sam_ratio_hi_{tag}"] = plain(float(np.nanmax(rat)), 3)
-    n = res.index("normalised SAM")
-    eff = [float(np.nanmedian(res.edge(s, n)[sl]) * res.etas[s] / 2) for s in range(len(res.seeds))]
-    out["nsam_fraction_lo"] = plain(min(eff), 2)
-    out["nsam_fraction_hi"] = plain(max(eff), 2)
-    out["sam_models"] = plain(len(res.seeds))
-    last = res.loss[-1]
-    out["sam_gd_final_loss"] = plain(float(np.nanmedian(last[:, g])), 2)
-    sams = [r for r, m in enumerate(res.methods) if m.name != "GD"]
-    out["sam_final_loss_lo"] = plain(float(np.nanmin(last[:, sams])), 2)
-    out["sam_final_loss_hi"] = plain(float(np.nanmax(last[:, sams])), 2)
-    return out

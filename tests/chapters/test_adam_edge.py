@@ -7,11 +7,13 @@ import copy
 import pytest
 import torch
 
+from boundbook.chapters.adam_edge import claims, derivation, protocol
 from boundbook.chapters.adam_edge import experiment as ae
 from boundbook.core.chapter import get
 from boundbook.core.claims import Verdict, decide, mutate
 from boundbook.numeric.sweep import ema_momentum_step, momentum_state
 from boundbook.problems.models import mlp
+from boundbook.symbolic import quadratic as q
 from boundbook.symbolic.quadratic import ema_momentum_edge, momentum_derivation
 
 CHAPTER = get("adam_edge")
@@ -21,6 +23,22 @@ def test_threshold_is_38_over_eta_at_beta_09():
     assert momentum_derivation("ema").matches
     assert ema_momentum_edge(0.01, 0.9) == pytest.approx(3800.0, rel=1e-12)
     assert ema_momentum_edge(0.01, 0.0) == pytest.approx(200.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(("eta", "beta"), [(0.01, 0.9), (3e-3, 0.9), (1.0, 0.0), (0.2, 0.5),
+                                          (1e-3, 0.999)])
+def test_plain_thresholds_in_claims_equal_the_sympy_derivations(eta, beta):
+    # exactly: the same expressions as the lambdified derivations
+    assert claims.ema_edge(eta, beta) == ema_momentum_edge(eta, beta)
+    assert claims.heavy_ball_edge(eta, beta) == q.heavy_ball_edge(eta, beta)
+    assert claims.gd_edge(eta) == q.gd_edge(eta)
+    exact = derivation.frozen_edge().ema.edge.subs({q.eta: eta, q.beta: beta})
+    assert claims.ema_edge(eta, beta) == pytest.approx(float(exact.evalf(30)), rel=1e-12)
+
+
+def test_chapter_derivation_gives_38_over_eta():
+    fe = derivation.frozen_edge()
+    assert fe.ema.matches and fe.heavy_ball.matches and fe.at_09 == 38
 
 
 def test_closed_form_frozen_step_equals_the_shared_update():
@@ -47,7 +65,8 @@ def test_frozen_edge_matches_the_formula():
 
 
 def test_digits_loss_is_the_model_forward():
-    params, loss_fn = ae.digits_problem(32, 8, seed=1)
+    problem = ae.digits_problem(32, 8, seed=1)
+    params, loss_fn = problem.params, problem.loss_of
     model = mlp([64, 8, 10], activation="tanh", seed=1, dtype=torch.float64)
     assert all(torch.equal(params[k], v) for k, v in model.named_parameters())
     from boundbook.problems.data import load_digits_split
@@ -60,7 +79,8 @@ def test_digits_loss_is_the_model_forward():
 
 
 def test_functional_adam_matches_torch_optim_adam():
-    params, loss_fn = ae.digits_problem(32, 8, seed=0)
+    problem = ae.digits_problem(32, 8, seed=0)
+    params, loss_fn = problem.params, problem.loss_of
     run = ae.train_adam(params, loss_fn, eta=1e-2, steps=20, every=10, beta1=0.9, beta2=0.999,
                         eps=1e-12)
     leaves = {k: v.clone().requires_grad_() for k, v in params.items()}
@@ -79,13 +99,13 @@ def test_functional_adam_matches_torch_optim_adam():
 @pytest.fixture(scope="module")
 def quick():
     """A reduced run: beta1 in (0, 0.9), 1500 Adam steps."""
-    cfg = ae.settings("quick", 0)
-    cfg = ae.AdamSettings(**{**cfg.__dict__, "betas": (0.0, 0.9), "train_steps": 1500})
+    cfg = protocol.settings("quick", 0)
+    cfg = protocol.AdamSettings(**{**cfg.__dict__, "betas": (0.0, 0.9), "train_steps": 1500})
     H, P, th = ae.frozen_problem(cfg.quad_dim, 0)
     edges = [ae.frozen_edge(H, P, th, b, steps=cfg.quad_steps, n=cfg.quad_grid,
                             rounds=cfg.quad_rounds, factors=cfg.control_factors,
                             control_steps=cfg.control_steps) for b in cfg.betas]
-    return ae.measurements(edges, ae.network_runs(cfg), cfg)
+    return protocol.measurements(edges, ae.network_runs(cfg), cfg)
 
 
 def test_claims_hold_on_a_reduced_run(quick):

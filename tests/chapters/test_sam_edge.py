@@ -9,11 +9,14 @@ import pytest
 import torch
 from torch.func import grad
 
+from boundbook.chapters.sam_edge import claims, derivation, protocol
 from boundbook.chapters.sam_edge import experiment as se
 from boundbook.chapters.sam_edge.derivation import radius_for_fraction, sam_facts
 from boundbook.core.chapter import get
 from boundbook.core.claims import Verdict, decide, mutate
 from boundbook.numeric.hessian import dense_hessian
+from boundbook.problems import sorm
+from boundbook.symbolic import quadratic as q
 from boundbook.symbolic.quadratic import normalised_sam_edge, sam_edge
 
 CHAPTER = get("sam_edge")
@@ -36,6 +39,15 @@ def test_normalised_edge_is_unnormalised_with_rho_over_g():
     assert normalised_sam_edge(0.1, 0.05, 0.2) == pytest.approx(sam_edge(0.1, 0.25), rel=1e-12)
 
 
+@pytest.mark.parametrize(("eta", "rho"), [(0.1, 0.05), (0.05, 0.01), (0.2, 0.01), (0.7, 3.0),
+                                         (1e-3, 1e-4), (0.3, 0.0)])
+def test_plain_edge_in_claims_equals_the_sympy_derivation(eta, rho):
+    assert claims.sam_edge(eta, rho) == sam_edge(eta, rho)  # exactly: the same expression
+    assert claims.sam_edge(eta, rho) == pytest.approx(
+        float(derivation.edge_derivation().edge.subs({q.eta: eta, q.rho: rho}).evalf(30))
+        if rho else 2 / eta, rel=1e-12)
+
+
 def test_closed_form_step_equals_autograd_step():
     H, th = se.quadratic(6, 1)
     c = torch.tensor(3.0, dtype=torch.float64)
@@ -54,16 +66,15 @@ def test_critical_curvature_matches_the_edge():
 
 
 def test_regression_model_closed_forms_match_autodiff():
-    models = se.regression_models(7, 5, [3, 4], q_scale=10.0, z_scale=1.5)
+    models = sorm.seeded_models(7, 5, [3, 4], q_scale=10.0, z_scale=1.5)
     theta = torch.randn(2, 3, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    loss, g = se.model_loss_grad(models, theta)
-    H = se.model_hessian(models, theta)
+    loss, g = sorm.loss_and_grad(models, theta)
+    H = sorm.hessian(models, theta)
     for s in range(2):
-        one = se.RegressionModels(models.J[s:s + 1], models.Q[s:s + 1], models.z0[s:s + 1],
-                                  models.seeds[s:s + 1])
+        one = models.select(s)
 
         def f(th, one=one):
-            return se.model_loss(one, th[None, None])[0, 0]
+            return sorm.loss(one, th[None, None])[0, 0]
 
         for r in range(3):
             assert torch.allclose(g[s, r], grad(f)(theta[s, r]), rtol=1e-12, atol=1e-14)
@@ -73,25 +84,25 @@ def test_regression_model_closed_forms_match_autodiff():
 
 
 def test_divergence_is_recorded_not_nan():
-    models = se.regression_models(6, 6, [0], q_scale=10.0, z_scale=1.5)
+    models = sorm.seeded_models(6, 6, [0], q_scale=10.0, z_scale=1.5)
     res = se.train(models, np.array([50.0]), [se.Method("GD", 0.0)], steps=30, every=10)
     assert res.diverged_at[0, 0] >= 0
-    row = se.plateau_table(res, "GD")[0]
+    row = protocol.plateau_table(res, "GD")[0]
     assert row["plateau_median"] is None
 
 
 @pytest.fixture(scope="module")
 def quick():
     """A reduced run of the chapter's experiments (2 models, 600 steps)."""
-    cfg = se.settings("quick", 0)
-    cfg = se.SamSettings(**{**cfg.__dict__, "model_seeds": (0, 1), "train_steps": 600,
+    cfg = protocol.settings("quick", 0)
+    cfg = protocol.SamSettings(**{**cfg.__dict__, "model_seeds": (0, 1), "train_steps": 600,
                             "quad_pairs": ((0.1, 0.05),)})
     H, th = se.quadratic(cfg.quad_dim, 0)
     edges = [se.critical_curvature(H, th, e, r, steps=cfg.quad_steps, n=cfg.quad_grid,
                                    rounds=cfg.quad_rounds, control_factor=1.02)
              for e, r in cfg.quad_pairs]
     res = se.regression_experiment(cfg)
-    return se.measurements(edges, res, cfg)
+    return protocol.measurements(edges, res, cfg)
 
 
 def test_claims_hold_on_a_reduced_run(quick):

@@ -1,4 +1,5 @@
-"""Tests of the sympy derivation of the softmax ghost radius (boundbook.chapters.ghosts_of_softmax.derivation)."""
+"""Tests of the sympy derivation of the softmax ghost radius
+(boundbook.chapters.ghosts_of_softmax.derivation)."""
 
 import math
 
@@ -85,3 +86,10 @@ def test_multiclass_half_plane():
     spread = sp.Symbol("Delta_a", positive=True)
     assert chk.condition.subs({y: 1, spread: 3}) == sp.true
     assert chk.condition.subs({y: 1.1, spread: 3}) == sp.false
+
+
+def test_markdown_renderings(derivation):
+    text = S.binary_radius_markdown(derivation)
+    assert text.count("$$") == 8 and r"\sqrt{\delta^{2} + \pi^{2}}" in text
+    half = S.half_plane_markdown(S.multiclass_half_plane_check(), S.minimum_over_delta())
+    assert "(True, True, True)" in half and r"\frac{\pi}{\Delta}" in half

@@ -16,6 +16,7 @@ import sympy as sp
 import torch
 
 from boundbook.chapters.edge_of_stability import claims as ch
+from boundbook.chapters.edge_of_stability import derivation, protocol
 from boundbook.chapters.edge_of_stability import experiment as ex
 from boundbook.core.claims import Verdict, decide, mutate
 from boundbook.core.ledger import to_jsonable
@@ -44,6 +45,13 @@ def test_scalar_step_maps_and_doctored_ones():
 
 def test_linear_model_has_constant_ntk():
     assert sorm.linear_derivation()
+
+
+def test_chapter_derivation_wraps_the_toolkits():
+    assert derivation.gd_edge().matches
+    ids = derivation.sorm_identities()
+    assert ids.hessian.matches and ids.step.residual_matches and ids.step.ntk_matches
+    assert ids.constant_ntk
 
 
 # ----------------------------------------------------------------------------- experiments
@@ -88,7 +96,7 @@ def test_train_gd_is_deterministic(tiny):
 def test_sorm_step_and_ntk_against_a_direct_computation():
     draws = ex.sorm_draws(d=6, m=3, draws=2, seed=0)
     res = ex.sorm_ensemble(draws, q_scale=0.7, eta=0.1, steps=1)
-    J, Q, y = draws.J[1], 0.7 * draws.Q[1], draws.y[1]
+    J, Q, y = draws.J[1], 0.7 * draws.Q[1], draws.targets[1]
     assert math.isclose(res.lam[0, 1], float(torch.linalg.eigvalsh(J @ J.T)[-1]), rel_tol=1e-12)
     theta1 = -0.1 * J.T @ (-y)  # one GD step from theta = 0 (residual -y)
     jac = J + Q @ theta1
@@ -113,7 +121,7 @@ def test_quadratic_control_diverges_exactly_past_two():
 
 
 def test_settings_modes():
-    quick, full = ex.settings("quick", 0), ex.settings("full", 3)
+    quick, full = protocol.settings("quick", 0), protocol.settings("full", 3)
     assert quick.control_eta not in quick.etas and full.seed == 3
     assert full.steps > quick.steps and full.sorm_draws > quick.sorm_draws
     assert quick.sorm_q_scale in quick.sorm_q_scales and 0.0 in quick.sorm_q_scales

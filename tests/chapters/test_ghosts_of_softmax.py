@@ -1,9 +1,11 @@
-"""Fast tests for boundbook.chapters.ghosts_of_softmax.experiment and its plots (tiny settings)."""
+"""Fast tests of the ghosts_of_softmax chapter: its experiments and plots (tiny settings), its
+protocol (measurements, bootstrap intervals) and its claims' import discipline."""
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -17,6 +19,7 @@ from boundbook.chapters.ghosts_of_softmax import experiment as gs  # noqa: E402
 from boundbook.problems.data import Split, load_digits_split  # noqa: E402
 
 R_GRID = np.logspace(-4, np.log10(30), 25)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +307,8 @@ def test_linearised_ratio_is_exact_for_a_linear_model() -> None:
 
 
 def test_chapter_measurements_cover_every_claim() -> None:
-    """ghosts_chapter.measurements builds one entry per registered claim, from stand-ins."""
+    """protocol.measurements builds one entry per registered claim, from stand-ins, with the
+    keys protocol.READS declares."""
     from types import SimpleNamespace
 
     from boundbook.chapters.ghosts_of_softmax import protocol as gc
@@ -317,12 +321,72 @@ def test_chapter_measurements_cover_every_claim() -> None:
                            divergent=np.zeros((3, 1, 2), dtype=bool))
     held = SimpleNamespace(methods=["adam", "clip", "radius"], base_lrs=np.array([1e-3]),
                            median_test_acc=lambda: np.full((3, 1), 0.5))
-    temp = SimpleNamespace(tau_onset=np.ones((2, 2)), delta_a=np.ones((2, 2)),
+    temp = SimpleNamespace(tau_onset=np.array([[0.1, 0.12], [0.3, 0.25]]),
+                           delta_a=np.array([[10.0, 9.0], [12.0, 11.0]]),
                            temperatures=np.array([1.0, 2.0]), seeds=[0, 1])
     m = gc.measurements(cases=[], matches_body=True, matches_abstract=False, ratios=[1.0],
-                        jvp={}, sweeps=[sweep], arch=arch, held=held, n_test=10, temp=temp,
+                        jvp=dict.fromkeys(gc.READS["gos-one-jvp"]), sweeps=[sweep],
+                        arch=arch, held=held, n_test=10, temp=temp,
                         mismatch={9: (1.0, 0.5), 10: (2.0, 1.0)})
     assert sorted(m) == sorted(c.id for c in CHAPTER.claims)
+    assert {cid: set(keys) for cid, keys in m.items()} == {
+        cid: set(keys) for cid, keys in gc.READS.items()}
     assert m["gos-safe-steps"]["onsets"] == [1.5, 0.5]
     assert list(m["gos-temperature"]["temperature"]) == [1.0, 1.0, 2.0, 2.0]
     assert m["gos-controller-survives"]["divergent"] == {"adam": 0, "clip": 0, "radius": 0}
+
+
+def test_temperature_intervals_are_the_bootstrap_the_check_used_to_run() -> None:
+    """The intervals computed once by protocol.shrink_intervals are the percentile bootstrap the
+    check computed itself before (seeds resampled within T), for the claim's exponent, its
+    control's and its mutations'; the check and control only read them."""
+    from boundbook.chapters.ghosts_of_softmax import claims, protocol
+    from boundbook.core.claims import decide, mutate
+    from boundbook.core.stats import bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    temps = np.repeat([0.25, 1.0, 4.0], 3)
+    m = {"tau_onset": list(0.1 * temps * np.exp(rng.normal(0, 0.2, temps.size))),
+         "delta_a": list(10 * np.exp(rng.normal(0, 0.1, temps.size))),
+         "temperature": list(temps)}
+    m["shrink_intervals"] = protocol.shrink_intervals(m)
+    claim = claims.CHAPTER.claim("gos-temperature")
+    assert protocol.temperature_exponents() == (0.0, 0.5, 1.0, 2.0)
+    groups = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    for e in protocol.temperature_exponents():
+        direct = bootstrap_interval(groups,
+                                    lambda idx, e=e: claims.temperature_shrink(m, e, idx)[0])
+        assert m["shrink_intervals"][claims.exponent_key(e)] == list(direct)
+    ev = decide(claim, m)
+    assert ev.main.interval == tuple(m["shrink_intervals"]["1"])
+    assert ev.control.interval == tuple(m["shrink_intervals"]["0"])
+    assert [r.caught for r in mutate(claim, m)] == [True, True]
+    with pytest.raises(KeyError, match="no bootstrap interval"):
+        claims.check_temperature(m, {"T_exponent": 3.0})
+
+
+def test_claims_and_protocol_import_nothing_heavy() -> None:
+    """``boundbook list/ledger/mutate`` import claims and protocol: no torch, sympy or
+    matplotlib, even when every check and mutation runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, json, pathlib\n"
+            "from boundbook.chapters.ghosts_of_softmax import claims, protocol\n"
+            "from boundbook.core.claims import mutate\n"
+            "for c in claims.CHAPTER.claims:\n"
+            "    p = pathlib.Path('ledger/records/ghosts_of_softmax') / f'{c.id}.json'\n"
+            "    mutate(c, json.loads(p.read_text())['measurements'])\n"
+            "print(sorted(m for m in ('torch', 'sympy', 'matplotlib') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_claim_has_a_statement() -> None:
+    from boundbook.chapters.ghosts_of_softmax.claims import CHAPTER
+    from boundbook.core.display import statement_markdown
+
+    for claim in CHAPTER.claims:
+        assert claim.heading and claim.text.strip(), claim.id
+        assert f":label: {claim.id}" in statement_markdown(claim)
