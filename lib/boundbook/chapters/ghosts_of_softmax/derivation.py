@@ -30,6 +30,8 @@ __all__ = [
     "DeltaMinimum",
     "MulticlassHalfPlaneCheck",
     "binary_radius_derivation",
+    "binary_radius_markdown",
+    "half_plane_markdown",
     "hessian_radius_mismatch",
     "minimum_over_delta",
     "multiclass_half_plane_check",
@@ -211,7 +213,7 @@ def hessian_radius_mismatch(delta_value: float) -> tuple[float, float]:
     """Ratio of the Hessian step scale to the Taylor radius for the logistic loss.
 
     For ``f(x) = log(1 + exp(-x))`` at margin ``delta``, ``f'' = sigma(1 - sigma)`` and the
-    radius of ``f`` at ``delta`` is ``sqrt(delta**2 + pi**2)``. Paper note E4: its text uses
+    radius of ``f`` at ``delta`` is ``sqrt(delta**2 + pi**2)``. The paper's text uses
     ``2/f''`` (">4000x" at ``delta = 10``) while its Fig. 13 uses ``1/f''`` (22,000 vs 10).
 
     Parameters
@@ -293,3 +295,30 @@ def multiclass_half_plane_check() -> MulticlassHalfPlaneCheck:
         example_min_real_part=example_min,
         tight_example_value=tight_value,
     )
+
+
+def binary_radius_markdown(d: BinaryRadiusDerivation) -> str:
+    """The steps of :func:`binary_radius_derivation` as display math (MyST Markdown): the
+    zeros :math:`t_m`, the substitution check, :math:`|t_m|^2` and its minimisers, the radius."""
+    lines = [
+        r"t_m = " + sp.latex(d.singularities),
+        r"e^{\delta + \Delta t_m} = " + sp.latex(d.substitution_check),
+        r"|t_m|^2 = " + sp.latex(d.modulus_squared)
+        + r",\quad \text{minimal at } m \in " + sp.latex(set(d.minimisers)),
+        r"\rho^* = \min_m |t_m| = " + sp.latex(d.radius),
+    ]
+    return "\n\n".join(f"$$\n{line}\n$$" for line in lines)
+
+
+def half_plane_markdown(hp: MulticlassHalfPlaneCheck, mo: DeltaMinimum) -> str:
+    """The half-plane argument of :func:`multiclass_half_plane_check` and the minimum of the
+    binary radius over ``delta`` (:func:`minimum_over_delta`) as MyST Markdown."""
+    offsets = ",\\ ".join(sp.latex(o) for o in hp.phase_offsets)
+    return "\n\n".join([
+        "$$\n\\text{hypothesis: } " + sp.latex(hp.condition) + "\n$$",
+        "$$\n\\text{phase offsets from the bisector: } " + offsets + "\n$$",
+        f"Each offset within $\\Delta_a/2$: {hp.offsets_within_half_arc}; "
+        f"$F(i\\pi/\\Delta)$ in the tight case $= {sp.latex(hp.tight_example_value)}$.",
+        "$$\n\\min_\\delta \\rho^* = " + sp.latex(mo.minimum)
+        + r"\ \text{at}\ \delta = " + sp.latex(mo.argmin) + "\n$$",
+    ])
