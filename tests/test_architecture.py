@@ -4,7 +4,7 @@
   or matplotlib (subprocess), and every ``claims.py``/``protocol.py``/``core`` module imports at
   module level only what the rule allows (AST).
 - One chapter list: every chapter package is in ``BOOK`` or is a draft; ``_toc.yml`` follows
-  ``BOOK`` (tests/test_chapters.py); each package has its contract modules.
+  ``BOOK`` (tests/core/test_chapters.py); each package has its contract modules.
 - Each statement written once: no notebook holds a ``prf`` directive; the statements cell
   renders every claim from ``claims.py``, and its committed output agrees with the claims.
 - The same setup cell in every notebook; no thread settings in notebooks.

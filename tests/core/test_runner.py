@@ -114,7 +114,7 @@ def test_killed_run_leaves_notebook_and_ledger(sandbox, sig):
     make_notebook(nb, "import time\ntime.sleep(60)")
     watched = [nb, sandbox / "ledger/records/broken/old.json"]
     before = digest(watched)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "lib")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "lib")}
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT], env=env)
     deadline = time.time() + 60
     while time.time() < deadline:  # wait until papermill is executing (its temp file exists)
