@@ -15,6 +15,7 @@ from boundbook.chapters.gfs_sharpness.claims import (
     check_edge,
     check_identity,
     check_monotone,
+    control_monotone,
 )
 from boundbook.chapters.gfs_sharpness.derivation import (
     gfs_depth2,
@@ -103,6 +104,9 @@ def test_runs_freeze_divergence_and_tabulate_steps():
     assert np.array_equal(rise, table.eta_r > math.sqrt(2))
     summary = gx.monotone_summary(table)
     assert summary["increasing_steps"]["1.0"] == 0 and summary["outside"]["increasing_steps"] > 0
+    per_run = gx.run_monotonicity([runs])["runs"]
+    assert per_run[0]["rising_steps"] == 0 and per_run[1]["rising_steps"] > 0
+    assert per_run[1]["diverged"] and per_run[0]["max_change"] <= 1e-9
 
 
 def _identity_m(rows):
@@ -115,10 +119,21 @@ def test_checks_can_fail():
     assert check_identity(_identity_m(good), {"coef": 1.0}).ok
     assert not check_identity(_identity_m([[2.0, 2.0 * (1 - 0.33), 0.3, 5.0]]),
                               {"coef": 1.0}).ok
-    mono = {"max_increase": {"1.0": 1e-3}, "steps": {"1.0": 10},
-            "increasing_steps": {"1.0": 1}, "outside": {"max_increase": 1.0, "steps": 1,
-                                                        "increasing_steps": 1}}
-    assert not check_monotone(mono, {"factor_bound": 1.0, "scope": "inside"}).ok
+    def run(group, change, depth=4, eta_r0=0.0025):
+        return {"group": group, "depth": depth, "eta_r0": eta_r0, "steps": 10,
+                "max_change": change, "rising_steps": int(change > 1e-9), "first_rise": -1}
+
+    mono = {"runs": [run("edge", -1e-3), run("edge", 1e-3), run("breakdown", 2.0, 2, 1.45)],
+            "saddle_steps": 0, "nonfinite_steps": 0}
+    k = {"factor": 1.0, "runs": "edge"}
+    assert not check_monotone(mono, k).ok  # one edge run rose
+    good = {**mono, "runs": [run("edge", -1e-3), run("edge", 0.0), run("main", 5.0),
+                             run("breakdown", 2.0, 2, 1.45)]}
+    out = check_monotone(good, k)
+    assert out.ok and out.slack is None  # no scale for a margin: never "tight"
+    assert not check_monotone(good, {**k, "runs": "main"}).ok
+    assert not control_monotone(good, k).ok  # the run just past eta|r0| = sqrt 2 rose
+    assert control_monotone({**good, "runs": good["runs"][:3]}, k).ok is False  # none: no data
     edge = {"eta": 0.25, "converged": [True, True], "final_sharpness": [7.95, 7.5]}
     assert not check_edge(edge, {"two": 2.0, "band": 0.02}).ok
     assert not check_edge({**edge, "final_sharpness": [7.95, 7.9], "converged": [True, False]},
@@ -129,8 +144,9 @@ def test_checks_can_fail():
 def test_edge_claim_verdicts_and_control():
     claim = CHAPTER.claim("gfs-converges-to-edge")
     m = {"eta": 0.25, "converged": [True] * 3, "final_sharpness": [7.99, 7.95, 7.92]}
-    ev = decide(claim, m)
-    assert ev.verdict is Verdict.TIGHT and not ev.control.ok
+    ev = decide(claim, m)  # a threshold: holds, with its offset as slack, never tight
+    assert ev.verdict is Verdict.HOLDS and not ev.control.ok
+    assert math.isclose(ev.main.slack, 7.92 / 8 - 1)
     assert decide(claim, {**m, "final_sharpness": [7.99, 7.5, 7.92]}).verdict \
         is Verdict.VIOLATED
 

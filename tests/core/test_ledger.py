@@ -89,7 +89,7 @@ def test_library_mutation_flips_a_verdict():
     claim = CHAPTER.claim("gos-multiclass-bound")
     good = sr.multiclass_bound_ratios(100, seed=0)
     bad = sr.multiclass_bound_ratios(100, seed=0, radius=lambda a: 1.1 * taylor_radius(a))
-    assert decide(claim, {"ratios": good}).verdict is Verdict.TIGHT
+    assert decide(claim, {"ratios": good}).verdict in (Verdict.TIGHT, Verdict.HOLDS)
     assert decide(claim, {"ratios": bad}).verdict is Verdict.VIOLATED
 
 

@@ -332,6 +332,36 @@ def monotone_summary(table: StepTable, bounds: Sequence[float] = FACTOR_BOUNDS
     return out
 
 
+def run_monotonicity(runs: Sequence[Runs]) -> dict[str, Any]:
+    """The monotonicity claim's measurements, per run of every group: its start (depth, GFS
+    sharpness, residual, :math:`\\eta|r_0|`), whether it diverged, and the largest relative
+    change :math:`(S_{t+1} - S_t)/S_t` of the GFS sharpness over its steps (``max_change``,
+    positive: a rise), the number of steps that rose by more than ``INCREASE_TOL`` and the
+    first of them. Steps ending at a saddle (outside the GFS formula's domain) or non-finite
+    are excluded and counted."""
+    out, saddles, nonfinite = [], 0, 0
+    for rs in runs:
+        table = step_table(rs)
+        inc = table.rel_increase
+        keep = np.isfinite(inc) & ~table.saddle
+        saddles += int(table.saddle.sum())
+        nonfinite += int((~np.isfinite(inc)).sum())
+        for j in range(rs.w.shape[1]):
+            sel = keep & (table.run == j)
+            ch = inc[sel]
+            rising = table.step[sel][ch > INCREASE_TOL.value]
+            out.append({"group": str(rs.group[j]), "depth": rs.depth,
+                        "sharpness0": round(float(rs.sharpness0[j]), 6),
+                        "residual0": round(float(rs.residual0[j]), 6),
+                        "eta_r0": float(rs.eta[j] * abs(rs.residual0[j])),
+                        "diverged": bool(rs.diverged_at[j] >= 0),
+                        "steps": int(sel.sum()),
+                        "max_change": float(ch.max()) if ch.size else -math.inf,
+                        "rising_steps": int(rising.size),
+                        "first_rise": int(rising[0]) if rising.size else -1})
+    return {"runs": out, "saddle_steps": saddles, "nonfinite_steps": nonfinite}
+
+
 def _last_step(runs: Runs) -> np.ndarray:
     """Number of real steps of each run (a diverged run's blow-up step is not one)."""
     return np.where(runs.diverged_at < 0, runs.steps, runs.diverged_at - 1)

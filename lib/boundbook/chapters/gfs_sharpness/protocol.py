@@ -61,8 +61,7 @@ READS: dict[str, tuple[str, ...]] = {
         "final_sharpness", "sharpness0"),
     "gfs-identity": ("gfs_formula", "hessian_formula", "max_error_all_steps", "rows", "sympy",
         "sympy_generic"),
-    "gfs-monotone": ("increasing_steps", "max_increase", "nonfinite_steps", "outside",
-        "saddle_steps", "steps"),
+    "gfs-monotone": ("nonfinite_steps", "runs", "saddle_steps"),
 }
 """The measurement contract: claim id -> the keys of its measurement dictionary that its
 check and control read (:func:`boundbook.core.ledger.report` refuses any other)."""
@@ -71,7 +70,8 @@ check and control read (:func:`boundbook.core.ledger.report` refuses any other).
 def measurements(*, identity_sympy: dict[int, bool], identity_generic: bool,
                  gfs_formula: bool, hessian_formula: dict[int, bool],
                  identity: list[list[float]], identity_max_error: float,
-                 monotone: dict[str, Any], edge: dict[str, Any]) -> dict[str, dict[str, Any]]:
+                 runs_monotone: dict[str, Any], edge: dict[str, Any]
+                 ) -> dict[str, dict[str, Any]]:
     """The measurement dictionary of every claim, keyed by claim id."""
     return {
         "gfs-identity": {"sympy": {str(k): bool(v) for k, v in identity_sympy.items()},
@@ -79,7 +79,7 @@ def measurements(*, identity_sympy: dict[int, bool], identity_generic: bool,
                          "gfs_formula": bool(gfs_formula),
                          "hessian_formula": {str(k): bool(v) for k, v in hessian_formula.items()},
                          "rows": identity, "max_error_all_steps": float(identity_max_error)},
-        "gfs-monotone": monotone,
+        "gfs-monotone": runs_monotone,
         "gfs-converges-to-edge": edge,
     }
 
@@ -104,6 +104,18 @@ def scope_markdown(monotone: dict[str, Any], bounds: Sequence[str] = ("1.0", "1.
                                    "raise the GFS sharpness", "largest relative rise"])
 
 
+def rising_runs_markdown(runs_monotone: dict[str, Any], scope: str = "edge") -> str:
+    """Table: every run outside the claim's run scope whose GFS sharpness rose at some step
+    (data on where the abstract's statement stops holding; the theorem's hypotheses were not
+    read, so these are not a verdict on it)."""
+    rows = [(r["group"], r["depth"], r["sharpness0"], r["residual0"], r["eta_r0"],
+             "diverged" if r["diverged"] else "converged", r["rising_steps"], r["first_rise"],
+             r["max_change"])
+            for r in runs_monotone["runs"] if r["group"] != scope and r["rising_steps"] > 0]
+    return markdown_table(rows, ["group", "depth", "S_0", "r_0", "η\\|r_0\\|", "GD",
+                                 "rising steps", "first", "largest relative rise"])
+
+
 def edge_markdown(edge: dict[str, Any]) -> str:
     """Table: the edge runs (:func:`.experiment.edge_summary`), final Hessian sharpness."""
     rows = [(d, s, c, f) for d, s, c, f in zip(edge["depth"], edge["sharpness0"],
@@ -124,10 +136,26 @@ def steepest_rises(table: StepTable, count: int = 6) -> str:
 
 
 def findings(evaluations: Sequence[Evaluation], outcomes: Sequence[dict[str, Any]],
-             edge: dict[str, Any], monotone: dict[str, Any], table: StepTable
-             ) -> dict[str, Any]:
+             edge: dict[str, Any], monotone: dict[str, Any], table: StepTable,
+             runs_monotone: dict[str, Any]) -> dict[str, Any]:
     """Numbers quoted in the chapter's closing prose (quote-free text for ``glue``)."""
     out: dict[str, Any] = dict(claim_findings(evaluations))
+    by_id = {ev.claim.id: ev for ev in evaluations}
+    rr = runs_monotone["runs"]
+    scoped = [r for r in rr if r["group"] == "edge"]
+    out["gfs_scope_runs"] = plain(len(scoped))
+    out["gfs_scope_steps"] = plain(sum(r["steps"] for r in scoped))
+    out["gfs_monotone_largest_change"] = plain(f"{by_id['gfs-monotone'].main.measured:.1e}")
+    outside = [r for r in rr if r["group"] != "edge"]
+    rising = [r for r in outside if r["rising_steps"] > 0]
+    out["gfs_outside_runs"] = plain(len(outside))
+    out["gfs_outside_rising_runs"] = plain(len(rising))
+    out["gfs_outside_rising_diverged"] = plain(sum(r["diverged"] for r in rising))
+    out["gfs_outside_rising_converged"] = plain(sum(not r["diverged"] for r in rising))
+    ctrl = [r for r in rr if r["depth"] == 2 and math.sqrt(2) < r["eta_r0"] <= 1.1 * math.sqrt(2)]
+    out["gfs_control_runs"] = plain(len(ctrl))
+    out["gfs_control_rising"] = plain(sum(r["rising_steps"] > 0 for r in ctrl))
+    out["gfs_edge_slack"] = plain(f"{100 * by_id['gfs-converges-to-edge'].main.slack:+.2f}%")
     edge_val = edge["edge"]
     out["gfs_edge"] = plain(edge_val)
     above = [o for o in outcomes if o["sharpness0"] > edge_val]

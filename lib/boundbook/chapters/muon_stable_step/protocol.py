@@ -12,6 +12,7 @@ import numpy as np
 
 from boundbook.chapters.muon_stable_step.claims import fit_exponents
 from boundbook.core.display import claim_findings, markdown_table, plain
+from boundbook.core.stats import bootstrap_interval
 
 if TYPE_CHECKING:
     from boundbook.chapters.muon_stable_step.experiment import (
@@ -61,8 +62,8 @@ READS: dict[str, tuple[str, ...]] = {
         "multiples", "muon_ceiling_ratio", "muon_max_ratio"),
     "muon-descent-step": ("kind", "lambda_max", "lambda_mean", "nuclear", "p", "rank", "sympy",
         "threshold"),
-    "muon-spectrum-scaling": ("family", "gd", "gd_bracket_width", "kind", "muon", "muon_polar",
-        "sigma1", "sigma_bar"),
+    "muon-spectrum-scaling": ("exponent_interval", "family", "gd", "gd_bracket_width", "kind",
+        "muon", "muon_polar", "sigma1", "sigma_bar"),
 }
 """The measurement contract: claim id -> the keys of its measurement dictionary that its
 check and control read (:func:`boundbook.core.ledger.report` refuses any other)."""
@@ -81,7 +82,9 @@ def measurements(*, expansion_ok: bool, step2x2_ok: bool, descent: DescentTable,
             "kind": list(scaling.kind), "family": list(scaling.family),
             "sigma_bar": scaling.sigma_bar, "sigma1": scaling.sigma1,
             "muon": scaling.muon, "muon_polar": scaling.muon_polar, "gd": scaling.gd,
-            "gd_bracket_width": scaling.gd_width},
+            "gd_bracket_width": scaling.gd_width,
+            "exponent_interval": {k: exponent_interval(scaling, k)
+                                  for k in ("anisotropic", "isotropic")}},
         "muon-bounded": {
             "multiples": list(bounded.multiples), "gd_diverged": bounded.gd_diverged,
             "gd_diverged_at": bounded.gd_diverged_at,
@@ -100,6 +103,23 @@ def scaling_fit(scaling: ScalingResult, kind: str, polar: bool = False) -> tuple
     a, b, _ = fit_exponents(muon, scaling.gd, scaling.sigma_bar, scaling.sigma1, scaling.kind,
                             kind)
     return a, b
+
+
+def exponent_interval(scaling: ScalingResult, kind: str) -> dict[str, list[float]]:
+    """95% percentile bootstrap of the fitted exponents (of sigma_bar ``a``, of sigma_1 ``b``)
+    over the problems of one curvature kind (each an independent draw of the seed's
+    generator), with the book's fixed bootstrap generator
+    (:func:`boundbook.core.stats.bootstrap_interval`): computed once here, read by the check."""
+    idx = [i for i, k in enumerate(scaling.kind) if k == kind]
+
+    def fit(rows: list[int], which: int) -> float:
+        sel = np.array(rows)
+        kinds = [kind] * len(sel)
+        return fit_exponents(scaling.muon[sel], scaling.gd[sel], scaling.sigma_bar[sel],
+                             scaling.sigma1[sel], kinds, kind)[which]
+
+    return {name: list(bootstrap_interval([idx], lambda rows, w=w: fit(rows, w)))
+            for name, w in (("a", 0), ("b", 1))}
 
 
 def descent_summary(descent: DescentTable) -> str:
@@ -121,7 +141,8 @@ def exponent_table(scaling: ScalingResult) -> str:
     fits += [(f"{k}, exact polar factor (by construction)", *scaling_fit(scaling, k, polar=True))
              for k in ("anisotropic", "isotropic")]
     fits.append(("predicted (abstract)", 1.0, 0.0))
-    fits.append(("GD-style", 0.0, 1.0))
+    fits.append(("negative control (σ̄ exponent perturbed)", "0.7 or 1.3", 0.0))
+    fits.append(("GD-style, for comparison", 0.0, 1.0))
     return markdown_table(fits, ["curvature, update", "exponent of σ̄", "exponent of σ₁"])
 
 
@@ -146,6 +167,15 @@ def findings(evaluations: Sequence[Evaluation], descent: DescentTable, scaling: 
     out["muon_instances"] = plain(len(ratio))
     out["muon_max_slack"] = plain(float(ratio.max()), 3)
     iso = np.array([k == "isotropic" for k in descent.kind])
+    margin = ratio - 1.0  # (eta_1 - bound)/bound: the lower bound's relative margin
+    free = np.flatnonzero(~iso)
+    worst = free[np.argmin(margin[free])]
+    out["muon_descent_slack"] = plain(f"{100 * margin[worst]:.3g}%")
+    out["muon_descent_slack_kind"] = plain(descent.kind[worst])
+    for kind in ("generic", "anisotropic"):
+        sel = np.array([k == kind for k in descent.kind])
+        out[f"muon_descent_slack_{kind}"] = plain(f"{100 * margin[sel].min():.3g}%")
+    out["muon_descent_equality"] = plain(f"{abs(margin[iso]).max():.1e}")
     ns = descent.muon_ns[iso] / descent.bound()[iso]
     out["muon_ns_min"] = plain(float(ns.min()), 3)
     out["muon_ns_max"] = plain(float(ns.max()), 3)
@@ -155,6 +185,9 @@ def findings(evaluations: Sequence[Evaluation], descent: DescentTable, scaling: 
         a, b = scaling_fit(scaling, kind)
         out[f"muon_fit_{kind}_a"] = plain(a, 3)
         out[f"muon_fit_{kind}_b"] = plain(b, 3)
+        iv = exponent_interval(scaling, kind)
+        out[f"muon_fit_{kind}_a_ci"] = plain(f"[{iv['a'][0]:.3f}, {iv['a'][1]:.3f}]")
+        out[f"muon_fit_{kind}_b_ci"] = plain(f"[{iv['b'][0]:.3f}, {iv['b'][1]:.3f}]")
         a, b = scaling_fit(scaling, kind, polar=True)
         out[f"muon_polar_fit_{kind}_a"] = plain(a, 3)
         out[f"muon_polar_fit_{kind}_b"] = plain(b, 3)
@@ -165,6 +198,8 @@ def findings(evaluations: Sequence[Evaluation], descent: DescentTable, scaling: 
     lr = scaling.muon / scaling.gd
     out["muon_lr_ratio_min"] = plain(float(lr.min()), 2)
     out["muon_lr_ratio_max"] = plain(float(lr.max()), 2)
+    by_id = {ev.claim.id: ev for ev in evaluations}
+    out["muon_bounded_slack"] = plain(f"{100 * by_id['muon-bounded'].main.slack:.3g}%")
     at = bounded.gd_diverged_at
     above = bounded.muon_max_ratio > 1.0
     out["muon_above_d0"] = plain(int(above.sum()))
