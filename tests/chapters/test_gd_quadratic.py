@@ -261,12 +261,33 @@ def test_short_horizon_is_caught_and_explained(small):
 
 
 def test_recorded_verdicts_and_mutations(recorded):
+    """No claim of this chapter is a bound, so none can be tight: every one holds, the
+    thresholds report their measured offset as slack."""
     m = recorded
     for claim in ch.CLAIMS:
         ev = decide(claim, m[claim.id])
-        assert ev.verdict == Verdict.TIGHT, (claim.id, ev.main)
+        assert ev.verdict == Verdict.HOLDS, (claim.id, ev.main)
         assert not ev.control.ok
         assert all(r.caught for r in mutate(claim, m[claim.id])), claim.id
+        if claim.kind == "threshold":
+            assert ev.main.slack == pytest.approx(ev.main.measured / ev.main.predicted - 1)
+    # the measured edges sit above the derived ones (the harness's one-sided bias), < 1%
+    for cid in ("gdq-critical-step", "gdq-heavy-ball-edge", "gdq-nesterov-edge"):
+        assert 0 < decide(ch.CHAPTER.claim(cid), m[cid]).main.slack < 0.01, cid
+
+
+def test_kinds_and_provenance():
+    kinds = {c.id: (c.kind, c.provenance) for c in ch.CLAIMS}
+    assert kinds == {"gdq-critical-step": ("threshold", "paper"),
+                     "gdq-sweep-offset": ("threshold", "harness"),
+                     "gdq-optimal-rate": ("identity", "derived"),
+                     "gdq-heavy-ball-edge": ("threshold", "derived"),
+                     "gdq-nesterov-edge": ("threshold", "derived")}
+    for c in ch.CLAIMS:  # one arXiv version of Cohen et al. throughout
+        if c.source.arxiv == ch.COHEN:
+            assert c.source.version == "v3", c.id
+        if c.provenance != "paper":
+            assert "not" in c.source.where, c.id  # says it is not a located paper claim
 
 
 def _doctored(m, claim_id, **changes):

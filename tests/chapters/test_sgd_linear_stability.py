@@ -228,6 +228,44 @@ def _doctored(m, claim_id, edit):
     return decide(CHAPTER.claim(claim_id), out[claim_id])
 
 
+def test_kinds_provenance_and_slack(small_measurements):
+    kinds = {c.id: (c.kind, c.provenance, c.monte_carlo) for c in CHAPTER.claims}
+    assert kinds == {"sgd-trace-bound": ("bound", "paper", False),
+                     "sgd-exact-threshold": ("identity", "paper", False),
+                     "sgd-monte-carlo": ("phenomenon", "paper", True),
+                     "sgd-bernoulli-limits": ("identity", "derived", False)}
+    ev = decide(CHAPTER.claim("sgd-trace-bound"), small_measurements["sgd-trace-bound"])
+    # slack over the instances not built to attain the bound; the orthogonal B = 1 row is
+    # the equality case, attained to rounding
+    assert 0 < ev.main.slack < 1 and abs(ev.main.equality) < 1e-7
+    assert ev.main.measured == pytest.approx(1 - ev.main.slack)
+
+
+def test_monte_carlo_intervals_over_seeds(small_measurements):
+    m = small_measurements["sgd-monte-carlo"]
+    claim = CHAPTER.claim("sgd-monte-carlo")
+    ev = decide(claim, m)
+    for out in (ev.main, ev.control):  # the check and the control both carry an interval
+        lo, hi = out.interval
+        assert lo <= out.measured <= hi and lo > 1
+    for cfg in m["configs"]:
+        assert cfg["seeds"] == 32
+        for run in cfg["runs"]:
+            assert len(run["seed_means"]) == 32
+            assert sum(run["seed_means"]) / 32 == pytest.approx(run["mean"], rel=1e-12)
+
+
+def test_seed_groups_are_independent_streams():
+    gens = mcx.seed_generators(5, 3)
+    draws = [torch.rand(4, generator=g) for g in gens]
+    assert not torch.equal(draws[0], draws[1])
+    again = [torch.rand(4, generator=g) for g in mcx.seed_generators(5, 3)]
+    assert all(torch.equal(a, b) for a, b in zip(draws, again, strict=True))
+    inst = sx.make_instances(4, 8, seed=0)["orthogonal"]
+    with pytest.raises(ValueError, match="multiple"):
+        mcx.mean_square_runs(inst, 1, 2.0, (0.8,), steps=4, runs=10, seed=0, seeds=3)
+
+
 def test_trace_check_can_fail(small_measurements):
     def edit(m):
         r = next(r for r in m["rows"] if r["instance"] == "gaussian" and r["B"] == 2)

@@ -136,6 +136,12 @@ def findings(evaluations: Sequence[Evaluation], critical: CriticalStepResult,
              control: ControlResult) -> dict[str, Any]:
     """Numbers the closing prose quotes (quote-free text for MyST-NB ``glue``)."""
     out: dict[str, Any] = dict(claim_findings(evaluations))
+    slack = {ev.claim.id: ev.main.slack for ev in evaluations}
+    for key, cid in (("gdq_critical_slack", "gdq-critical-step"),
+                     ("gdq_hb_slack", "gdq-heavy-ball-edge"),
+                     ("gdq_nesterov_slack", "gdq-nesterov-edge")):
+        s = slack[cid]
+        out[key] = plain("n/a" if s is None else f"{100 * s:+.2f}%")
     off = 100 * (critical.ratio / 2 - 1)
     out["gdq_n_quadratics"] = plain(len(critical.labels))
     out["gdq_runs"] = plain(int(critical.brackets.runs))
