@@ -16,6 +16,7 @@ from boundbook.core.chapter import get
 from boundbook.core.claims import Verdict, decide, mutate
 from boundbook.numeric.hessian import dense_hessian
 from boundbook.problems import sorm
+from boundbook.problems.digits import digits_regression
 from boundbook.symbolic import quadratic as q
 from boundbook.symbolic.quadratic import normalised_sam_edge, sam_edge
 
@@ -91,26 +92,88 @@ def test_divergence_is_recorded_not_nan():
     assert row["plateau_median"] is None
 
 
+def test_batched_digits_loss_and_gradient_match_each_problem():
+    probs = [digits_regression(40, (8, 8), s) for s in (0, 1)]
+    batch = se.BatchedDigits(probs)
+    gen = torch.Generator().manual_seed(0)
+    theta = torch.stack([p.theta0 for p in probs])[:, None].expand(2, 3, -1).clone()
+    theta = theta + 0.1 * torch.randn(theta.shape, generator=gen, dtype=torch.float64)
+    loss, g = batch.loss_and_grad(theta)
+    for s_, p in enumerate(probs):
+        for r in range(3):
+            assert loss[s_, r].item() == pytest.approx(p.loss(theta[s_, r]).item(), rel=1e-13)
+            assert torch.allclose(g[s_, r], grad(p.loss)(theta[s_, r]), rtol=1e-11,
+                                  atol=1e-14)
+
+
+def test_mlp_training_is_sam_and_gd():
+    """One recorded step of train_mlp equals the SAM / GD update written out."""
+    methods = se.mlp_methods((0.65,))
+    res = se.train_mlp([3], n_train=40, width=8, eta=0.1, methods=methods, steps=1, every=1)
+    p = digits_regression(40, (8, 8), 3)
+    g = grad(p.loss)
+    th0 = p.theta0
+    for r, m in enumerate(methods):
+        rho = m.rho_over_eta * 0.1
+        th1 = th0 - 0.1 * g(th0 + rho * g(th0))
+        assert res.loss[1, 0, r] == pytest.approx(p.loss(th1).item(), rel=1e-12)
+        lam = torch.linalg.eigvalsh(dense_hessian(p.loss, th1))[-1].item()
+        assert res.sharpness[1, 0, r] == pytest.approx(lam, rel=1e-3)
+    assert res.rhos[0] == 0.0
+    assert sam_edge(0.1, float(res.rhos[1])) == pytest.approx(0.65 * 2 / 0.1, rel=1e-12)
+
+
 @pytest.fixture(scope="module")
 def quick():
-    """A reduced run of the chapter's experiments (2 models, 600 steps)."""
+    """A reduced run of the chapter's experiments (2 regression models, 600 steps; 2 digits
+    MLPs, 800 steps)."""
     cfg = protocol.settings("quick", 0)
     cfg = protocol.SamSettings(**{**cfg.__dict__, "model_seeds": (0, 1), "train_steps": 600,
-                            "quad_pairs": ((0.1, 0.05),)})
+                                  "quad_pairs": ((0.1, 0.05),), "mlp_seeds": (0, 1),
+                                  "mlp_steps": 800})
     H, th = se.quadratic(cfg.quad_dim, 0)
     edges = [se.critical_curvature(H, th, e, r, steps=cfg.quad_steps, n=cfg.quad_grid,
                                    rounds=cfg.quad_rounds, control_factor=1.02)
              for e, r in cfg.quad_pairs]
     res = se.regression_experiment(cfg)
-    return protocol.measurements(edges, res, cfg)
+    mlp = se.mlp_experiment(cfg)
+    return protocol.measurements(edges, res, mlp, cfg)
 
 
 def test_claims_hold_on_a_reduced_run(quick):
-    for cid in ("sam-quadratic-edge", "sam-self-stabilisation", "sam-normalised-edge"):
+    for cid in ("sam-quadratic-edge", "sam-self-stabilisation",
+                "sam-self-stabilisation-large-radius-mlp"):
         ev = decide(CHAPTER.claim(cid), quick[cid])
-        assert ev.verdict in (Verdict.HOLDS, Verdict.TIGHT), (cid, ev.main)
+        assert ev.verdict == Verdict.HOLDS, (cid, ev.main)
         assert not ev.control.ok
         assert all(r.caught for r in mutate(CHAPTER.claim(cid), quick[cid])), cid
+    ev = decide(CHAPTER.claim("sam-normalised-edge"), quick["sam-normalised-edge"])
+    assert ev.main.ok and not ev.control.ok
+
+
+def test_monte_carlo_claims_carry_intervals(quick):
+    for c in CHAPTER.claims:
+        ev = decide(c, quick[c.id])
+        if c.monte_carlo:
+            assert ev.main.interval is not None and ev.control.interval is not None, c.id
+        assert ev.main.slack is not None, c.id
+
+
+def test_stored_intervals_are_the_runs_intervals(quick):
+    """The intervals in the measurements are a function of its runs (recomputed here)."""
+    for cid in ("sam-self-stabilisation", "sam-self-stabilisation-large-radius",
+                "sam-self-stabilisation-large-radius-mlp"):
+        m = quick[cid]
+        again = protocol._plateau_claim(cid, m["runs"], m["fraction"], m["model"])
+        assert again["intervals"] == m["intervals"]
+    m = quick["sam-normalised-edge"]
+    assert protocol.plateau_intervals("sam-normalised-edge", m["runs"], lambda r, k, f:
+                                      claims.normalised_ratios(r, k, use_norm=f)
+                                      ) == m["intervals"]
+
+
+def _doctored(cid, m, runs):
+    return protocol._plateau_claim(cid, runs, m["fraction"], m["model"])
 
 
 def test_quadratic_check_fails_on_a_doctored_edge(quick):
@@ -126,19 +189,47 @@ def test_quadratic_check_fails_on_a_doctored_edge(quick):
     assert decide(CHAPTER.claim("sam-quadratic-edge"), m).verdict == Verdict.INCONCLUSIVE
 
 
-def test_plateau_checks_fail_on_doctored_plateaus(quick):
-    m = copy.deepcopy(quick["sam-self-stabilisation"])
-    m["runs"][0]["plateau_median"] *= 1.25
-    assert decide(CHAPTER.claim("sam-self-stabilisation"), m).verdict == Verdict.VIOLATED
-    m["runs"][0]["plateau_median"] = None  # a diverged run
-    assert decide(CHAPTER.claim("sam-self-stabilisation"), m).verdict == Verdict.VIOLATED
+@pytest.mark.parametrize("cid", ["sam-self-stabilisation",
+                                 "sam-self-stabilisation-large-radius-mlp"])
+def test_plateau_checks_fail_on_doctored_plateaus(quick, cid):
+    m = quick[cid]
+    runs = copy.deepcopy(m["runs"])
+    for r in runs:
+        r["plateau_median"] *= 1.25
+    assert decide(CHAPTER.claim(cid), _doctored(cid, m, runs)).verdict == Verdict.VIOLATED
+    runs = copy.deepcopy(m["runs"])
+    runs[0]["plateau_median"] *= 1.25  # one draw far off: the interval straddles 1.1
+    ev = decide(CHAPTER.claim(cid), _doctored(cid, m, runs))
+    assert ev.verdict in (Verdict.INCONCLUSIVE, Verdict.VIOLATED)
+    runs = copy.deepcopy(m["runs"])
+    runs[0]["plateau_median"] = None  # a diverged run
+    assert decide(CHAPTER.claim(cid), _doctored(cid, m, runs)).verdict == Verdict.VIOLATED
+
+
+def test_normalised_check_fails_on_doctored_plateaus(quick):
     n = copy.deepcopy(quick["sam-normalised-edge"])
-    n["runs"][0]["sharpness"] = [0.7 * x for x in n["runs"][0]["sharpness"]]
+    for r in n["runs"]:
+        r["sharpness"] = [0.7 * x for x in r["sharpness"]]
+    n["intervals"] = protocol.plateau_intervals(
+        "sam-normalised-edge", n["runs"],
+        lambda r, k, f: claims.normalised_ratios(r, k, use_norm=f))
     assert decide(CHAPTER.claim("sam-normalised-edge"), n).verdict == Verdict.VIOLATED
+
+
+def test_missing_interval_is_an_error(quick):
+    m = copy.deepcopy(quick["sam-self-stabilisation"])
+    m["intervals"]["check"] = {}
+    with pytest.raises(KeyError, match="bootstrap interval"):
+        decide(CHAPTER.claim("sam-self-stabilisation"), m)
 
 
 def test_claim_ids_and_sources():
     for c in CHAPTER.claims:
         assert c.id.startswith("sam-") and c.family == "stable-step"
         assert c.source.bibkey in ("agarwala2023sam", "long2023sam")
+        assert c.source.version == {"agarwala2023sam": "v1", "long2023sam": "v5"}[
+            c.source.bibkey]
         assert c.mutations
+        assert c.kind and c.provenance
+    assert CHAPTER.claim("sam-quadratic-edge").provenance == "derived"
+    assert CHAPTER.claim("sam-quadratic-edge").kind == "threshold"

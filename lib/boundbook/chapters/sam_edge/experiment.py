@@ -35,9 +35,11 @@ from torch.func import grad
 
 from boundbook.chapters.sam_edge.derivation import radius_for_fraction
 from boundbook.numeric.divergence import BLOWUP, diverged
+from boundbook.numeric.hessian import hessian_spectrum
 from boundbook.numeric.sweep import step_size_sweep
 from boundbook.numeric.threads import single_thread
 from boundbook.problems import sorm
+from boundbook.problems.digits import digits_regression
 from boundbook.problems.sorm import SORM
 from boundbook.symbolic.quadratic import gd_edge, normalised_sam_edge, sam_edge
 
@@ -295,3 +297,137 @@ def regression_experiment(cfg: SamSettings) -> TrainingResult:
     res = train(models, etas, methods_for(cfg), steps=cfg.train_steps, every=cfg.every)
     return TrainingResult(res.methods, res.seeds, res.etas, res.rhos, s_flow, res.steps,
                           res.sharpness, res.grad_norm, res.loss, res.diverged_at)
+
+
+# ------------------------------------------------------------------------- the digits MLP
+@dataclass(frozen=True)
+class MLPResult:
+    """Full-batch GD and unnormalised SAM on the digits MLP, one problem per seed.
+
+    ``sharpness``, ``loss``: ``[record, S, R]`` at ``steps`` (NaN after a blow-up, which
+    ``diverged_at`` ``[S, R]`` records); ``rhos`` ``[R]`` (0 for GD); ``eta`` is shared."""
+
+    methods: tuple[Method, ...]
+    seeds: tuple[int, ...]
+    eta: float
+    rhos: np.ndarray
+    steps: np.ndarray
+    sharpness: np.ndarray
+    loss: np.ndarray
+    diverged_at: np.ndarray
+    n_params: int
+    n_train: int
+    width: int
+
+    def index(self, name: str) -> int:
+        return [m.name for m in self.methods].index(name)
+
+    def plateau(self) -> slice:
+        """The second half of training (the same window as the regression model)."""
+        return slice(len(self.steps) // 2, None)
+
+
+def mlp_methods(fractions: Sequence[float]) -> tuple[Method, ...]:
+    """GD and unnormalised SAM at the radii putting its edge at ``fractions`` of 2/eta."""
+    return (Method("GD", 0.0), *(Method(f"SAM f={f:g}", radius_for_fraction(1.0, f),
+                                        fraction=f) for f in fractions))
+
+
+class BatchedDigits:
+    """The digits losses of several problems (one per seed, same architecture) on a batch of
+    flat parameter vectors ``theta [S, R, dim]`` (``R`` runs per problem) in one forward pass:
+    the layers of :meth:`boundbook.problems.digits.DigitsRegression.forward` as batched
+    matmuls. Row ``[s, r]`` equals ``problems[s].loss(theta[s, r])`` (a test checks it); the
+    gradient of the sum is every run's own gradient, so one backward pass serves all runs."""
+
+    def __init__(self, problems: Sequence[Any]) -> None:
+        first = problems[0]
+        self.shapes = [(k, tuple(v.shape)) for k, v in first.params.items()]
+        self.layers = first.layers
+        self.x = torch.stack([p.x for p in problems])[:, None]  # [S, 1, n, 64]
+        self.y = torch.stack([p.y for p in problems])[:, None]
+
+    def loss(self, theta: torch.Tensor) -> torch.Tensor:
+        lead, off, ps = theta.shape[:-1], 0, {}
+        for k, sh in self.shapes:
+            n = int(np.prod(sh))
+            ps[k] = theta[..., off:off + n].reshape(*lead, *sh)
+            off += n
+        h = self.x
+        for i, name in enumerate(self.layers):
+            h = (torch.matmul(h, ps[f"{name}.weight"].transpose(-1, -2))
+                 + ps[f"{name}.bias"][..., None, :])
+            if i < len(self.layers) - 1:
+                h = torch.tanh(h)
+        return 0.5 * ((h - self.y) ** 2).sum(-1).mean(-1)
+
+    def loss_and_grad(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            th = theta.detach().requires_grad_(True)
+            loss = self.loss(th)
+            (g,) = torch.autograd.grad(loss.sum(), th)
+        return loss.detach(), g
+
+
+@single_thread()
+def train_mlp(seeds: Sequence[int], *, n_train: int, width: int, eta: float,
+              methods: Sequence[Method], steps: int, every: int, lanczos_tol: float = 1e-3,
+              lanczos_max_iter: int = 60, blowup: float = BLOWUP) -> MLPResult:
+    """For each seed, the digits MLP ``64 -> width -> width -> 10`` on ``n_train`` examples
+    (:func:`boundbook.problems.digits.digits_regression`; split and initialisation from the
+    seed), trained full batch from that initialisation by every method: unnormalised SAM
+    :math:`\\theta^+ = \\theta - \\eta\\nabla L(\\theta + \\rho\\nabla L(\\theta))`, GD at
+    :math:`\\rho = 0`; all seeds and methods in one batched update (:class:`BatchedDigits`).
+    Every ``every`` steps the sharpness of every live run is measured by Lanczos on
+    reverse-over-reverse Hessian-vector products of that problem's own loss, warm-started
+    from the run's previous top eigenvector (as in the edge-of-stability chapter). A run that
+    diverges (:func:`boundbook.numeric.divergence.diverged`) is frozen and recorded."""
+    problems = [digits_regression(n_train, (width, width), int(s)) for s in seeds]
+    batch = BatchedDigits(problems)
+    S, R = len(problems), len(methods)
+    rhos = np.array([m.rho_over_eta * eta for m in methods])
+    rho_t = torch.as_tensor(rhos, dtype=DTYPE)[None, :, None]
+    rec = list(range(0, steps + 1, every))
+    sh = np.full((len(rec), S, R), np.nan)
+    ls = np.full((len(rec), S, R), np.nan)
+    div_at = np.full((S, R), -1)
+    theta = torch.stack([p.theta0 for p in problems])[:, None].expand(S, R, -1).clone()
+    loss0 = None
+    alive = torch.ones(S, R, dtype=torch.bool)
+    vecs: dict[tuple[int, int], torch.Tensor] = {}
+    for t in range(steps + 1):
+        loss, g = batch.loss_and_grad(theta)
+        if loss0 is None:
+            loss0 = loss
+        bad = diverged(loss, loss0, blowup) | ~torch.isfinite(g).all(-1)
+        div_at[(bad & alive).numpy()] = t
+        alive = alive & ~bad
+        if t % every == 0:
+            k = t // every
+            for s, prob in enumerate(problems):
+                for r in range(R):
+                    if not alive[s, r]:
+                        continue
+                    spec = hessian_spectrum(prob.loss, theta[s, r], 1, tol=lanczos_tol,
+                                            max_iter=lanczos_max_iter, seed=int(seeds[s]),
+                                            v0=vecs.get((s, r)), mode="reverse")
+                    vecs[s, r] = spec.eigenvectors[0]
+                    sh[k, s, r] = float(spec.eigenvalues[0])
+                    ls[k, s, r] = float(loss[s, r])
+        if t == steps or not alive.any():
+            break
+        gs = torch.where(alive[..., None], g, torch.zeros_like(g))
+        new = theta - eta * batch.loss_and_grad(theta + rho_t * gs)[1]
+        theta = torch.where(alive[..., None], new, theta)
+    return MLPResult(tuple(methods), tuple(int(x) for x in seeds), float(eta), rhos,
+                     np.asarray(rec), sh, ls, div_at, problems[0].dim, n_train, width)
+
+
+def mlp_experiment(cfg: SamSettings) -> MLPResult:
+    """The chapter's second model: GD and unnormalised SAM at ``cfg.mlp_fractions`` of
+    :math:`2/\\eta` on the digits MLP of the edge-of-stability chapter, one problem per seed
+    of ``cfg.mlp_seeds`` (settings fixed before the run; see ``NOTES.md``)."""
+    return train_mlp(cfg.mlp_seeds, n_train=cfg.mlp_n_train, width=cfg.mlp_width,
+                     eta=cfg.mlp_eta, methods=mlp_methods(cfg.mlp_fractions),
+                     steps=cfg.mlp_steps, every=cfg.mlp_every, lanczos_tol=cfg.lanczos_tol,
+                     lanczos_max_iter=cfg.lanczos_max_iter)

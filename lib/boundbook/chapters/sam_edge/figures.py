@@ -8,9 +8,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
-    from boundbook.chapters.sam_edge.experiment import EdgeSweep, TrainingResult
+    from boundbook.chapters.sam_edge.experiment import EdgeSweep, MLPResult, TrainingResult
 
-__all__ = ["plot_edge_sweep", "plot_plateaus", "plot_sharpness"]
+__all__ = ["plot_edge_sweep", "plot_mlp_sharpness", "plot_plateaus", "plot_sharpness"]
 
 _COLOURS = {"GD": "tab:blue", "normalised SAM": "tab:green"}
 
@@ -88,3 +88,26 @@ def plot_plateaus(res: TrainingResult, band: float = 0.1) -> Figure:
     ax.legend(fontsize=8)
     return fig
 
+
+
+def plot_mlp_sharpness(res: MLPResult, seed_index: int = 0) -> Figure:
+    """Lanczos sharpness along training on the digits MLP (one seed), every method, with
+    each method's edge (GD: 2/eta; SAM: lambda_SAM) and the plateau window shaded."""
+    from boundbook.chapters.sam_edge.claims import sam_edge
+
+    fig = Figure(figsize=(7.0, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    for r, m in enumerate(res.methods):
+        col = _colour(m.name, r)
+        ax.plot(res.steps, res.sharpness[:, seed_index, r], color=col, lw=1.2, label=m.name)
+        ax.axhline(sam_edge(res.eta, float(res.rhos[r])), color=col, ls="--", lw=1,
+                   label=f"edge of {m.name}")
+    ax.axvspan(res.steps[res.plateau()][0], res.steps[-1], color="0.93", zorder=0,
+               label="plateau window")
+    ax.set_xlabel("step")
+    ax.set_ylabel(r"sharpness $\lambda_{\max}(\nabla^2 L)$ (Lanczos)")
+    ax.set_title(f"digits MLP 64-{res.width}-{res.width}-10 (seed {res.seeds[seed_index]}), "
+                 f"$\\eta$ = {res.eta:g}")
+    ax.set_ylim(0, 1.3 * 2.0 / res.eta)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    return fig

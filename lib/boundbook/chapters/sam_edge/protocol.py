@@ -4,23 +4,33 @@ prose quotes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import statistics
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from boundbook.chapters.sam_edge.claims import sam_edge
+from boundbook.chapters.sam_edge.claims import (
+    CHAPTER,
+    constants_key,
+    normalised_ratios,
+    plateau_ratios,
+    sam_edge,
+)
 from boundbook.core.display import claim_findings, plain
+from boundbook.core.stats import bootstrap_interval
 
 if TYPE_CHECKING:
-    from boundbook.chapters.sam_edge.experiment import EdgeMeasurement, TrainingResult
+    from boundbook.chapters.sam_edge.experiment import EdgeMeasurement, MLPResult, TrainingResult
 
 READS: dict[str, tuple[str, ...]] = {
-    "sam-normalised-edge": ("runs",),
-    "sam-quadratic-edge": ("cases", "rounds", "steps",),
-    "sam-self-stabilisation-large-radius": ("fraction", "runs",),
-    "sam-self-stabilisation": ("fraction", "runs",),
+    "sam-normalised-edge": ("intervals", "runs"),
+    "sam-quadratic-edge": ("cases", "rounds", "steps"),
+    "sam-self-stabilisation-large-radius": ("fraction", "intervals", "model", "runs"),
+    "sam-self-stabilisation-large-radius-mlp": ("fraction", "intervals", "model", "runs"),
+    "sam-self-stabilisation": ("fraction", "intervals", "model", "runs"),
 }
 """The measurement contract: claim id -> the keys of its measurement dictionary that its
 check and control read (:func:`boundbook.core.ledger.report` refuses any other)."""
@@ -51,10 +61,22 @@ class SamSettings:
     every: int
     fractions: tuple[float, ...]
     normalised_rho_over_eta: float
+    # the digits MLP (the second model)
+    mlp_seeds: tuple[int, ...]
+    mlp_n_train: int
+    mlp_width: int
+    mlp_eta: float
+    mlp_fractions: tuple[float, ...]
+    mlp_steps: int
+    mlp_every: int
+    lanczos_tol: float
+    lanczos_max_iter: int
 
 
 def settings(mode: str, seed: int) -> SamSettings:
-    """Quick: 4 regression models, 1000 steps (CPU, seconds). Full: 8 models, 4000 steps."""
+    """Quick: 4 regression models, 1000 steps; 4 digits MLPs (n = 200, width 32, GD and SAM
+    at the larger radius), 1500 steps (CPU, about a minute). Full: 8 models, 4000 steps; 8
+    MLPs (n = 500, width 48, GD and both radii), 4000 steps."""
     quick = mode == "quick"
     n_models = 4 if quick else 8
     return SamSettings(
@@ -64,7 +86,12 @@ def settings(mode: str, seed: int) -> SamSettings:
         model_dim=50, model_outputs=50, q_scale=10.0, z_scale=1.5,
         model_seeds=tuple(seed + i for i in range(n_models)),
         flow_eta=0.5, flow_steps=2000, train_steps=1000 if quick else 4000, every=10,
-        fractions=(0.8, 0.65), normalised_rho_over_eta=0.06)
+        fractions=(0.8, 0.65), normalised_rho_over_eta=0.06,
+        mlp_seeds=tuple(seed + i for i in range(n_models)),
+        mlp_n_train=200 if quick else 500, mlp_width=32 if quick else 48, mlp_eta=0.1,
+        mlp_fractions=(0.65,) if quick else (0.8, 0.65),
+        mlp_steps=1500 if quick else 4000, mlp_every=25, lanczos_tol=1e-3,
+        lanczos_max_iter=60)
 
 
 def _finite(x: float) -> float | None:
@@ -122,23 +149,134 @@ def plateau_rows(res: TrainingResult, name: str) -> list[tuple[Any, ...]]:
 PLATEAU_HEADER = ("model seed", "median", "min", "max", "GD median / (2/η)")
 
 
-def measurements(edges: Sequence[EdgeMeasurement], res: TrainingResult,
+def mlp_plateau_table(res: MLPResult, name: str) -> list[dict[str, Any]]:
+    """:func:`plateau_table` for the digits MLP: per seed, the method's median / min / max
+    Lanczos sharpness over the second half of training and GD's median from the same
+    initialisation."""
+    r, g = res.index(name), res.index("GD")
+    sl = res.plateau()
+    rows = []
+    for s, seed in enumerate(res.seeds):
+        x = res.sharpness[sl, s, r]
+        done = bool(np.isfinite(x).all()) and res.diverged_at[s, r] < 0
+        rows.append({"seed": int(seed), "eta": res.eta, "rho": float(res.rhos[r]),
+                     "plateau_median": _finite(np.median(x)) if done else None,
+                     "plateau_min": _finite(np.min(x)) if done else None,
+                     "plateau_max": _finite(np.max(x)) if done else None,
+                     "diverged_at": int(res.diverged_at[s, r]),
+                     "gd_plateau_median": _finite(np.median(res.sharpness[sl, s, g]))})
+    return rows
+
+
+def _mean_interval(ratios: Sequence[float]) -> list[float] | None:
+    """The 95% percentile bootstrap interval of the mean over draws (draws resampled;
+    :func:`boundbook.core.stats.bootstrap_interval`, fixed generator); None if a run
+    diverged."""
+    if not all(math.isfinite(x) for x in ratios):
+        return None
+    lo, hi = bootstrap_interval([range(len(ratios))],
+                                lambda idx: statistics.fmean(ratios[i] for i in idx))
+    return [lo, hi]
+
+
+def _constant_sets(claim_id: str) -> list[Mapping[str, Any]]:
+    """The claim's constants and each of its mutations' (the sets the ledger decides at)."""
+    claim = CHAPTER.claim(claim_id)
+    return [claim.constants, *(mu.apply(claim.constants) for mu in claim.mutations)]
+
+
+def plateau_intervals(claim_id: str, runs: list[dict[str, Any]],
+                      ratios: Callable[[list[dict[str, Any]], Mapping[str, Any], bool],
+                                       list[float]]) -> dict[str, dict[str, Any]]:
+    """For the check (``ratios(runs, k, True)``) and the control (``..., False``): the 95%
+    bootstrap interval of the mean ratio for every constant set the ledger decides the claim
+    at, keyed by :func:`~boundbook.chapters.sam_edge.claims.constants_key`. Computed once
+    here so that checks, controls and mutations only read it."""
+    return {which: {constants_key(k): _mean_interval(ratios(runs, k, flag))
+                    for k in _constant_sets(claim_id)}
+            for which, flag in (("check", True), ("control", False))}
+
+
+def _unnormalised(runs: list[dict[str, Any]], k: Mapping[str, Any], sam: bool
+                  ) -> list[float]:
+    return plateau_ratios(runs, "plateau_median" if sam else "gd_plateau_median", k)
+
+
+def _plateau_claim(cid: str, runs: list[dict[str, Any]], fraction: float, model: str
+                   ) -> dict[str, Any]:
+    return {"runs": runs, "fraction": fraction, "model": model,
+            "intervals": plateau_intervals(cid, runs, _unnormalised)}
+
+
+def measurements(edges: Sequence[EdgeMeasurement], res: TrainingResult, mlp: MLPResult,
                  cfg: SamSettings) -> dict[str, dict[str, Any]]:
     """The measurement dictionary of every claim, keyed by claim id."""
     big, small = [f"SAM f={f:g}" for f in cfg.fractions]
+    nsam = normalised_table(res)
+    sorm_model = (f"second-order regression model, d = m = {cfg.model_dim}, "
+                  f"{len(res.seeds)} draws")
+    mlp_model = (f"digits MLP 64-{mlp.width}-{mlp.width}-10, n = {mlp.n_train}, "
+                 f"{len(mlp.seeds)} seeds")
     return {
         "sam-quadratic-edge": {"cases": [e.to_dict() for e in edges],
                                "steps": cfg.quad_steps, "rounds": cfg.quad_rounds},
-        "sam-self-stabilisation": {"runs": plateau_table(res, big), "fraction": cfg.fractions[0]},
-        "sam-self-stabilisation-large-radius": {"runs": plateau_table(res, small),
-                                                "fraction": cfg.fractions[1]},
-        "sam-normalised-edge": {"runs": normalised_table(res)},
+        "sam-self-stabilisation": _plateau_claim(
+            "sam-self-stabilisation", plateau_table(res, big), cfg.fractions[0], sorm_model),
+        "sam-self-stabilisation-large-radius": _plateau_claim(
+            "sam-self-stabilisation-large-radius", plateau_table(res, small),
+            cfg.fractions[1], sorm_model),
+        "sam-self-stabilisation-large-radius-mlp": _plateau_claim(
+            "sam-self-stabilisation-large-radius-mlp", mlp_plateau_table(mlp, small),
+            cfg.fractions[1], mlp_model),
+        "sam-normalised-edge": {"runs": nsam, "intervals": plateau_intervals(
+            "sam-normalised-edge", nsam,
+            lambda runs, k, flag: normalised_ratios(runs, k, use_norm=flag))},
     }
 
 
-def findings(evaluations: Sequence[Any], res: TrainingResult) -> dict[str, Any]:
+def mlp_rows(res: MLPResult) -> list[tuple[Any, ...]]:
+    """The notebook's table for the digits MLP: per seed and SAM radius, the median, min and
+    max plateau sharpness over the SAM edge, and GD's median over 2/eta."""
+    rows = []
+    for m in res.methods:
+        if m.fraction is None:
+            continue
+        for r in mlp_plateau_table(res, m.name):
+            edge = sam_edge(r["eta"], r["rho"])
+            rows.append((m.name, r["seed"], r["plateau_median"] / edge,
+                         r["plateau_min"] / edge, r["plateau_max"] / edge,
+                         r["gd_plateau_median"] * r["eta"] / 2))
+    return rows
+
+
+MLP_HEADER = ("method", "seed", "median / λ_SAM", "min", "max", "GD median / (2/η)")
+
+
+def findings(evaluations: Sequence[Any], res: TrainingResult, mlp: MLPResult
+             ) -> dict[str, Any]:
     """Numbers the closing prose quotes (quote-free text for MyST-NB glue)."""
     out: dict[str, Any] = dict(claim_findings(evaluations))
+    for ev in evaluations:
+        tag = ev.claim.id.replace("-", "_")
+        lo, hi = ev.main.interval if ev.main.interval is not None else (math.nan, math.nan)
+        out[f"{tag}_lo"] = plain(lo, 3)
+        out[f"{tag}_hi"] = plain(hi, 3)
+        if ev.control.interval is not None:
+            out[f"{tag}_control_lo"] = plain(ev.control.interval[0], 3)
+            out[f"{tag}_control_hi"] = plain(ev.control.interval[1], 3)
+    msl = mlp.plateau()
+    for m in mlp.methods:
+        r = mlp.index(m.name)
+        edge = sam_edge(mlp.eta, float(mlp.rhos[r]))
+        rat = np.nanmedian(mlp.sharpness[msl, :, r], axis=0) / edge
+        tag = "gd" if m.fraction is None else m.name.split("=")[1].replace(".", "")
+        out[f"mlp_ratio_lo_{tag}"] = plain(float(np.nanmin(rat)), 3)
+        out[f"mlp_ratio_hi_{tag}"] = plain(float(np.nanmax(rat)), 3)
+    out["mlp_seeds"] = plain(len(mlp.seeds))
+    out["mlp_steps"] = plain(int(mlp.steps[-1]))
+    out["mlp_width"] = plain(mlp.width)
+    out["mlp_n_train"] = plain(mlp.n_train)
+    out["mlp_params"] = plain(mlp.n_params)
     sl = res.plateau()
     g = res.index("GD")
     ratio = res.sharpness[sl, :, g] / (2.0 / res.etas)[None, :]
