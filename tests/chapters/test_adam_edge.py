@@ -9,8 +9,10 @@ import torch
 
 from boundbook.chapters.adam_edge import claims, derivation, protocol
 from boundbook.chapters.adam_edge import experiment as ae
+from boundbook.chapters.adam_edge.claims import THRESHOLD, rises
 from boundbook.core.chapter import get
 from boundbook.core.claims import Verdict, decide, mutate
+from boundbook.core.stats import clopper_pearson
 from boundbook.numeric.sweep import ema_momentum_step, momentum_state
 from boundbook.problems.models import mlp
 from boundbook.symbolic import quadratic as q
@@ -125,12 +127,28 @@ def test_checks_fail_on_doctored_measurements(quick):
         c["diverged_above"] = False
     assert decide(CHAPTER.claim("adam-frozen-edge"), m).verdict == Verdict.INCONCLUSIVE
     p = copy.deepcopy(quick["adam-preconditioned-plateau"])
-    p["runs"][0]["preconditioned"] = [0.7 * x for x in p["runs"][0]["preconditioned"]]
+    p["runs"][0]["preconditioned"] = [0.5 * x for x in p["runs"][0]["preconditioned"]]
     assert decide(CHAPTER.claim("adam-preconditioned-plateau"), p).verdict == Verdict.VIOLATED
+    p = copy.deepcopy(quick["adam-preconditioned-plateau"])
+    for run in p["runs"]:  # sitting at 0.7 x the threshold: the lower control band passes
+        run["preconditioned"] = [0.7 * x for x in run["preconditioned"]]
+    assert decide(CHAPTER.claim("adam-preconditioned-plateau"), p).verdict == \
+        Verdict.INCONCLUSIVE
     r = copy.deepcopy(quick["adam-raw-sharpness-rises"])
     for run in r["runs"]:
         run["raw"] = [run["raw"][len(run["raw"]) // 2]] * len(run["raw"])  # flat raw sharpness
-    assert decide(CHAPTER.claim("adam-raw-sharpness-rises"), r).verdict == Verdict.VIOLATED
+    ev = decide(CHAPTER.claim("adam-raw-sharpness-rises"), r)  # 0 of n cannot refute "can"
+    assert ev.verdict == Verdict.INCONCLUSIVE and ev.main.undecided
+    assert ev.main.interval == pytest.approx(clopper_pearson(0, len(r["runs"])))
+
+
+def test_rise_is_a_count_over_every_run(quick):
+    m = quick["adam-raw-sharpness-rises"]
+    ev = decide(CHAPTER.claim("adam-raw-sharpness-rises"), m)
+    k = sum(x >= 1.1 for x in rises(m, "raw", THRESHOLD))
+    assert ev.main.ok == (k >= 1)
+    assert ev.main.interval == pytest.approx(clopper_pearson(k, len(m["runs"])))
+    assert all(f"eta {r['eta']:g}" in ev.main.note for r in m["runs"])
 
 
 def test_claim_ids_and_sources():

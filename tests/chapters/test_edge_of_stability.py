@@ -120,11 +120,22 @@ def test_quadratic_control_diverges_exactly_past_two():
     assert np.all(q.diverged_at[q.diverged] > 0) and np.all(q.diverged_at[~q.diverged] == -1)
 
 
+def test_divergence_sweep_finds_where_the_network_diverges(tiny):
+    d = ex.divergence_sweep(tiny, (1.1, 200.0), 30)
+    assert d.diverged_at[0] == -1 and d.diverged_at[1] >= 0 and d.first_diverging() == 1
+    assert d.etas == pytest.approx(np.array([1.1, 200.0]) * 2 / d.s0)
+    run = ch.diverging_run(d.record())
+    assert run["eta"] == d.etas[1] and run["diverged_at"] == d.diverged_at[1]
+    e = ex.divergence_edge(tiny, (1.25, 200.0), 1.5, 30)
+    assert list(e.rel[:2]) == [1.25, 1.875] and np.all(np.diff(e.rel) > 0)
+
+
 def test_settings_modes():
     quick, full = protocol.settings("quick", 0), protocol.settings("full", 3)
-    assert quick.control_eta not in quick.etas and full.seed == 3
+    assert full.seed == 3
     assert full.steps > quick.steps and full.sorm_draws > quick.sorm_draws
-    assert quick.sorm_q_scale in quick.sorm_q_scales and 0.0 in quick.sorm_q_scales
+    assert 0.0 in quick.sorm_q_scales and 0.0 not in quick.sorm_declared
+    assert set(full.sorm_declared) == set(full.sorm_q_scales) - {0.0}
 
 
 # ----------------------------------------------------------------------------- checks
@@ -141,20 +152,23 @@ def _measured():
                 [0, 0, 10, 12, 15, 11, 0]),
            _run(0.1, [5.0, 12.0, 19.0, 20.5, 20.2, 20.1, 19.9], [1, .7, .5, .4, .35, .3, .28],
                 [0, 0, 0, 9, 8, 10, 0])]
-    ctrl = _run(0.02, [5.0, 7.0, 9.0, 11.0, 13.0, 15.0, 17.0], [1, .9, .8, .7, .6, .5, .45],
-                [0] * 7)
-    quad = ex.quadratic_control(400).record()
-    runs = {"runs": eos, "control": ctrl}
-    model = {"eta": 0.5, "q_scale": 0.6, "lam_initial": [1.6] * 5,
-             "lam_final": [3.9, 3.95, 3.8, 4.1, 3.92], "lam_max": [5.0, 4.5, 3.9, 4.8, 4.4],
-             "loss_initial": [4.0] * 5, "loss_final": [0.0] * 5, "diverged_at": [-1] * 5,
-             "steps": 100}
-    linear = {**model, "q_scale": 0.0, "lam_final": [1.6] * 5, "lam_max": [1.6] * 5}
+    runs = {"runs": eos}
+    diverging = {"rel": [1.25, 1.5], "etas": [0.4, 0.5], "s0": 6.0, "loss0": 1.0,
+                 "diverged_at": [-1, 5], "last_loss": [0.5, 100.0], "steps": 100}
+
+    def model(q, finals):
+        n = len(finals)
+        return {"eta": 0.5, "q_scale": q, "lam_initial": [1.6] * n, "lam_final": finals,
+                "lam_max": [max(f, 4.4) for f in finals], "loss_initial": [4.0] * n,
+                "loss_final": [0.0] * n, "diverged_at": [-1] * n, "steps": 100}
+
+    declared = [model(0.4, [3.9, 3.95, 3.8, 4.1, 3.92] * 2), model(0.6, [4.0, 3.85] * 5)]
+    linear = {**model(0.0, [1.6] * 10), "lam_max": [1.6] * 10}
     return json.loads(json.dumps(to_jsonable({
         "eos-progressive-sharpening": runs, "eos-plateau": runs,
-        "eos-self-stabilisation": {**runs, "quadratic": quad},
+        "eos-self-stabilisation": {**runs, "diverging": diverging},
         "eos-nonmonotone-descent": runs,
-        "eos-sorm-sharpening": {"model": model, "linear": linear}})))
+        "eos-sorm-sharpening": {"model": declared, "linear": linear}})))
 
 
 def test_every_claim_decides_and_its_mutations_are_caught():
@@ -163,7 +177,8 @@ def test_every_claim_decides_and_its_mutations_are_caught():
         ev = decide(claim, m[claim.id])
         assert ev.verdict in (Verdict.HOLDS, Verdict.TIGHT), (claim.id, ev.main, ev.control)
         assert not ev.control.ok
-        assert all(r.caught for r in mutate(claim, m[claim.id])), claim.id
+        caught = [r.caught for r in mutate(claim, m[claim.id])]
+        assert all(caught) or (claim.mutation_exempt and any(caught)), claim.id
 
 
 def _doctor(m, claim_id, edit):
@@ -191,7 +206,8 @@ def test_each_check_can_fail():
         d["runs"][1]["ups"] = [0] * 7
 
     def no_sharpening(d):
-        d["model"]["lam_final"] = [2.0] * 5
+        for rec in d["model"]:
+            rec["lam_final"] = [2.0] * 10
 
     assert _doctor(m, "eos-progressive-sharpening", no_reach).verdict == Verdict.VIOLATED
     assert _doctor(m, "eos-progressive-sharpening", starts_at_edge).verdict == Verdict.VIOLATED
@@ -205,10 +221,41 @@ def test_each_check_can_fail():
 def test_control_without_power_is_inconclusive():
     m = _measured()
 
-    def control_reaches(d):  # a control run that does sit at its edge: the check has no power
-        d["control"] = copy.deepcopy(d["runs"][0])
+    def nothing_diverges(d):  # the largest step size survives: the test has no power
+        d["diverging"]["diverged_at"] = [-1, -1]
+        d["diverging"]["last_loss"] = [0.5, 0.4]
 
-    assert _doctor(m, "eos-plateau", control_reaches).verdict == Verdict.INCONCLUSIVE
+    def on_the_perturbed_edge(d):  # medians at 1.2 x the edge: the perturbed band passes
+        for r in d["runs"]:
+            r["sharpness"][-3:] = [1.2 * 2 / r["eta"]] * 3
+
+    def ups_before_the_edge(d):
+        d["runs"][0]["ups"][0] = 50
+        d["runs"][1]["ups"][0] = 50
+
+    def half_in_band(d):  # 10 of 20 pairs: the interval straddles 1/2
+        d["model"][1]["lam_final"] = [8.0] * 10
+
+    assert _doctor(m, "eos-self-stabilisation", nothing_diverges).verdict == \
+        Verdict.INCONCLUSIVE
+    assert _doctor(m, "eos-plateau", on_the_perturbed_edge).verdict == Verdict.INCONCLUSIVE
+    assert _doctor(m, "eos-nonmonotone-descent", ups_before_the_edge).verdict == \
+        Verdict.INCONCLUSIVE
+    ev = _doctor(m, "eos-sorm-sharpening", half_in_band)
+    assert ev.verdict == Verdict.INCONCLUSIVE and ev.main.undecided
+    assert ev.main.interval == pytest.approx(ch.clopper_pearson(10, 20))
+
+
+def test_sorm_count_and_its_interval():
+    m = _measured()["eos-sorm-sharpening"]
+    ev = decide(ch.CHAPTER.claim("eos-sorm-sharpening"), m)
+    assert ev.verdict == Verdict.HOLDS and ev.main.measured == 1.0
+    assert ev.main.interval == pytest.approx(ch.clopper_pearson(20, 20))
+    assert ev.control.interval is not None and not ev.control.ok
+    few = copy.deepcopy(m)
+    few["model"][0]["lam_final"] = [8.0] * 10
+    few["model"][1]["lam_final"] = [4.0] * 3 + [8.0] * 7  # 3 of 20
+    assert decide(ch.CHAPTER.claim("eos-sorm-sharpening"), few).verdict == Verdict.VIOLATED
 
 
 def test_helpers():

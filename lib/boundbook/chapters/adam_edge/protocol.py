@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from boundbook.chapters.adam_edge.claims import THRESHOLD, rises
+from boundbook.chapters.adam_edge.claims import RISE, THRESHOLD, rises
 from boundbook.core.display import claim_findings, plain
+from boundbook.core.stats import clopper_pearson
 
 if TYPE_CHECKING:
     from boundbook.chapters.adam_edge.experiment import AdamRun, FrozenEdge
@@ -90,6 +91,13 @@ def findings(evaluations: Sequence[Any], runs: Sequence[AdamRun], beta1: float
     for i, (x, up) in enumerate(zip(runs, rises(m, "raw", THRESHOLD), strict=True)):
         out[f"adam_rise_{i}"] = plain(up, 3)  # run i: the i-th (seed, eta) of the settings
         out[f"adam_eta_{i}"] = plain(x.eta)
+    ups = rises(m, "raw", THRESHOLD)
+    k = sum(x >= RISE.value for x in ups)
+    lo, hi = clopper_pearson(k, len(ups))
+    out["adam_rise_count"] = plain(f"{k} of {len(ups)}")
+    out["adam_rise_ci"] = plain(f"[{lo:.2f}, {hi:.2f}]")
+    out["adam_rise_all"] = plain("; ".join(f"η = {x.eta:g} (seed {x.seed}): {u:.3f}"
+                                           for x, u in zip(runs, ups, strict=True)))
     out["adam_runs"] = plain(", ".join(f"{x.eta:g}" for x in runs))
     out["adam_pre_all_lo"] = plain(min(float(np.median(x.preconditioned[x.plateau()]) /
                                              x.threshold) for x in runs), 3)

@@ -40,16 +40,20 @@ from torch.func import grad_and_value, vmap
 from boundbook.numeric.divergence import BLOWUP, diverged
 from boundbook.numeric.hessian import hessian_spectrum
 from boundbook.numeric.sweep import gd_step, step_size_sweep
+from boundbook.numeric.threads import single_thread
 from boundbook.problems import sorm
 from boundbook.problems.digits import DigitsRegression, digits_regression
 from boundbook.problems.sorm import SORM
 
 __all__ = [
+    "DivergenceSweep",
     "GDRun",
     "QuadraticControl",
     "SormResult",
     "Training",
     "digits_problem",
+    "divergence_edge",
+    "divergence_sweep",
     "quadratic_control",
     "sorm_draws",
     "sorm_ensemble",
@@ -110,6 +114,7 @@ class Training:
         raise KeyError(f"no run at eta = {eta}")
 
 
+@single_thread()
 def train_gd(problem: DigitsRegression, etas: Sequence[float], steps: int, every: int, *,
              tol: float = 1e-3, max_iter: int = 60, blowup: float = BLOWUP,
              seed: int = 0) -> Training:
@@ -209,6 +214,7 @@ class SormResult:
                 "diverged_at": self.diverged_at.tolist(), "steps": int(self.lam.shape[0] - 1)}
 
 
+@single_thread()
 def sorm_ensemble(draws: SORM, q_scale: float, eta: float, steps: int, *,
                   blowup: float = BLOWUP) -> SormResult:
     """GD from θ = 0 on every draw at once: θ ← θ − η J(θ)ᵀ r, with J(θ) = J + q_scale·Q[θ, ·]
@@ -275,3 +281,106 @@ def quadratic_control(steps: int, grid: Sequence[float] | None = None) -> Quadra
     return QuadraticControl(np.asarray(grid, dtype=np.float64), res.diverged[0],
                             res.diverged_at[0], res.final_loss[0] / res.initial_loss[0],
                             res.losses[:, 0, :], steps)
+
+
+# ----------------------------------------------------------------------------- divergence
+
+
+@dataclass(frozen=True)
+class DivergenceSweep:
+    """Full-batch GD on the same network from the same start at step sizes
+    ``eta = rel * 2 / s0`` (``s0``: the sharpness at the start), no sharpness measurements:
+    ``diverged_at`` per step size (-1: never, within ``steps``), the initial loss ``loss0``
+    and ``last_loss`` (the last loss before divergence)."""
+
+    rel: np.ndarray
+    etas: np.ndarray
+    s0: float
+    loss0: float
+    diverged_at: np.ndarray
+    last_loss: np.ndarray
+    steps: int
+
+    def first_diverging(self) -> int | None:
+        """Index of the smallest step size on the grid that diverged (None: none did)."""
+        hit = np.flatnonzero(self.diverged_at >= 0)
+        return int(hit[0]) if hit.size else None
+
+    def record(self) -> dict[str, Any]:
+        return {"rel": self.rel.tolist(), "etas": self.etas.tolist(), "s0": self.s0,
+                "loss0": self.loss0, "diverged_at": self.diverged_at.tolist(),
+                "last_loss": self.last_loss.tolist(), "steps": self.steps}
+
+
+@single_thread()
+def divergence_sweep(problem: DigitsRegression, rel: Sequence[float], steps: int, *,
+                     tol: float = 1e-3, max_iter: int = 60, blowup: float = BLOWUP,
+                     seed: int = 0) -> DivergenceSweep:
+    """GD from ``problem.theta0`` at ``eta = rel * 2/s0`` for every ``rel`` (one vmapped
+    update; ``s0`` by the same Lanczos as :func:`train_gd`): where on the same network and
+    data GD itself diverges, the self-stabilisation claim's negative control. A run that
+    diverges (the book's rule) is frozen."""
+    theta0 = problem.theta0
+    spec = hessian_spectrum(problem.loss, theta0, 1, tol=tol, max_iter=max_iter, seed=seed,
+                            mode="reverse")
+    s0 = float(spec.eigenvalues[0])
+    rel_a = np.asarray(rel, dtype=np.float64)
+    etas = rel_a * 2.0 / s0
+    etas_t = torch.tensor(etas, dtype=theta0.dtype, device=theta0.device)
+    value_grad = grad_and_value(problem.loss)
+
+    def step(theta: torch.Tensor, eta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        g, value = value_grad(theta)
+        return theta - eta * g, value
+
+    batched = vmap(step)
+    n_e = len(etas)
+    theta = theta0[None].expand(n_e, problem.dim).clone()
+    alive = np.ones(n_e, dtype=bool)
+    diverged_at = np.full(n_e, -1)
+    last = np.zeros(n_e)
+    loss0 = None
+    for t in range(steps + 1):
+        new, value = batched(theta, etas_t)
+        vals = value.detach().cpu().numpy().astype(np.float64)
+        if loss0 is None:
+            loss0 = vals
+        bad = diverged(vals, loss0, blowup)
+        diverged_at[bad & alive] = t
+        alive &= ~bad
+        last = np.where(alive, vals, last)
+        if not alive.any() or t == steps:
+            break
+        keep = torch.as_tensor(alive, device=theta.device)[:, None]
+        theta = torch.where(keep, torch.nan_to_num(new.detach()), theta)
+    return DivergenceSweep(rel_a, etas, s0, float(loss0[0]), diverged_at, last, int(steps))
+
+
+def divergence_edge(problem: DigitsRegression, coarse: Sequence[float], fine: float,
+                    steps: int, **kw: Any) -> DivergenceSweep:
+    """Where GD on the same network first diverges, on a grid of ``eta * S_0/2``: the
+    ``coarse`` grid (increasing), then, between its last surviving point and its first
+    diverging one, the points ``lower * fine**j``; the two sweeps merged (sorted by step
+    size). The first diverging point of the merged grid is at most a factor ``fine`` past a
+    surviving one."""
+    first = divergence_sweep(problem, coarse, steps, **kw)
+    i = first.first_diverging()
+    if i is None:
+        return first
+    lower = float(first.rel[i - 1]) if i > 0 else 1.0
+    pts = []
+    x = lower * fine
+    while x < float(first.rel[i]) * (1 - 1e-9):
+        pts.append(round(x, 6))
+        x *= fine
+    if not pts:
+        return first
+    second = divergence_sweep(problem, pts, steps, **kw)
+    order = np.argsort(np.concatenate([first.rel, second.rel]), kind="stable")
+
+    def merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.concatenate([a, b])[order]
+
+    return DivergenceSweep(merge(first.rel, second.rel), merge(first.etas, second.etas),
+                           first.s0, first.loss0, merge(first.diverged_at, second.diverged_at),
+                           merge(first.last_loss, second.last_loss), first.steps)

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from boundbook.chapters.edge_of_stability.claims import (
+    CLAIMS,
+    SORM_BAND,
+    diverging_run,
     entry_index,
     plateau_ratios,
+    sorm_successes,
     sorm_summary,
     up_fraction,
 )
@@ -18,16 +22,16 @@ from boundbook.core.display import claim_findings, plain
 
 if TYPE_CHECKING:
     from boundbook.chapters.edge_of_stability.experiment import (
-        QuadraticControl,
+        DivergenceSweep,
         SormResult,
         Training,
     )
 
 READS: dict[str, tuple[str, ...]] = {
-    "eos-nonmonotone-descent": ("control", "runs",),
-    "eos-plateau": ("control", "runs",),
-    "eos-progressive-sharpening": ("control", "runs",),
-    "eos-self-stabilisation": ("control", "quadratic", "runs",),
+    "eos-nonmonotone-descent": ("runs",),
+    "eos-plateau": ("runs",),
+    "eos-progressive-sharpening": ("runs",),
+    "eos-self-stabilisation": ("diverging", "runs",),
     "eos-sorm-sharpening": ("linear", "model",),
 }
 """The measurement contract: claim id -> the keys of its measurement dictionary that its
@@ -43,7 +47,6 @@ class EoSSettings:
     n_train: int
     width: int
     etas: tuple[float, ...]
-    control_eta: float
     steps: int
     every: int
     lanczos_tol: float
@@ -51,11 +54,19 @@ class EoSSettings:
     sorm_d: int
     sorm_m: int
     sorm_draws: int
-    sorm_q_scale: float
     sorm_q_scales: tuple[float, ...]
     sorm_eta: float
     sorm_steps: int
     quad_steps: int
+    div_coarse: tuple[float, ...]
+    div_fine: float
+    div_steps: int
+
+    @property
+    def sorm_declared(self) -> tuple[float, ...]:
+        """The Q scales the SORM claim is decided over: every non-zero scale of the sweep
+        (declared before the run; 0 is the linear model, part of the negative control)."""
+        return tuple(q for q in self.sorm_q_scales if q != 0.0)
 
 
 def settings(mode: str, seed: int) -> EoSSettings:
@@ -64,43 +75,55 @@ def settings(mode: str, seed: int) -> EoSSettings:
 
     The step sizes are chosen from the initial sharpness (about 6.7 for seed 0 in quick mode):
     each EoS step size starts with :math:`2/\\eta` well above it (so the edge can only be reached
-    by sharpening), and ``control_eta`` puts :math:`2/\\eta` far above anything the run reaches.
-    Every EoS step size must reach its edge well before the final third of the run (the claims
-    count a run that never gets there against the paper): in a pilot full-mode run,
-    :math:`\\eta = 0.06` was still 3.5% below its edge after 6000 steps, so the smallest
+    by sharpening). Every EoS step size must reach its edge well before the final third of the
+    run (the claims count a run that never gets there against the paper): in a pilot full-mode
+    run, :math:`\\eta = 0.06` was still 3.5% below its edge after 6000 steps, so the smallest
     full-mode step size is 0.08 (edge reached near step 1600).
+
+    The SORM claim is decided over every non-zero Q scale of ``sorm_q_scales``
+    (:attr:`EoSSettings.sorm_declared`; the same grid the chapter showed before the claim was
+    decided over it). The divergence control searches :math:`\\eta S_0/2` on the coarse grid
+    ``div_coarse`` (:math:`1.25^k`) and then in steps of 5% (``div_fine``), ``div_steps``
+    steps per run.
     """
+    coarse = tuple(round(1.25**k, 6) for k in range(1, 8))
     if mode == "quick":
         return EoSSettings(mode, seed, n_train=200, width=32, etas=(0.1, 0.15, 0.2),
-                           control_eta=0.04, steps=2000, every=50, lanczos_tol=1e-3,
-                           lanczos_max_iter=60, sorm_d=100, sorm_m=10, sorm_draws=8,
-                           sorm_q_scale=0.6, sorm_q_scales=(0.0, 0.2, 0.4, 0.6, 0.8),
-                           sorm_eta=0.5, sorm_steps=800, quad_steps=400)
+                           steps=2000, every=50, lanczos_tol=1e-3,
+                           lanczos_max_iter=60, sorm_d=100, sorm_m=10, sorm_draws=16,
+                           sorm_q_scales=(0.0, 0.2, 0.4, 0.6, 0.8),
+                           sorm_eta=0.5, sorm_steps=800, quad_steps=400, div_coarse=coarse,
+                           div_fine=1.05, div_steps=300)
     return EoSSettings(mode, seed, n_train=500, width=48,
-                       etas=(0.08, 0.1, 0.13, 0.16, 0.2), control_eta=0.02, steps=6000,
+                       etas=(0.08, 0.1, 0.13, 0.16, 0.2), steps=6000,
                        every=20, lanczos_tol=1e-4, lanczos_max_iter=100, sorm_d=100, sorm_m=10,
-                       sorm_draws=32, sorm_q_scale=0.6,
-                       sorm_q_scales=(0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8),
-                       sorm_eta=0.5, sorm_steps=2000, quad_steps=400)
+                       sorm_draws=32, sorm_q_scales=(0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8),
+                       sorm_eta=0.5, sorm_steps=2000, quad_steps=400, div_coarse=coarse,
+                       div_fine=1.05, div_steps=1000)
 
 
-def measurements(training: Training, control_eta: float, sorm: SormResult,
-                 sorm_linear: SormResult, quad: QuadraticControl) -> dict[str, dict[str, Any]]:
+def measurements(training: Training, diverging: DivergenceSweep,
+                 sweep: Sequence[SormResult], declared: Sequence[float]
+                 ) -> dict[str, dict[str, Any]]:
     """The measurement dictionary of every claim, keyed by claim id (what
-    :func:`boundbook.core.ledger.report` decides the verdicts from)."""
-    eos = [r.record() for r in training.runs if r.eta != control_eta]
-    ctrl = training.run(control_eta).record()
-    runs = {"runs": eos, "control": ctrl}
+    :func:`boundbook.core.ledger.report` decides the verdicts from): the EoS runs, the
+    divergence sweep on the same network, and the SORM sweep split into the declared Q scales
+    and the linear model (Q = 0)."""
+    runs = {"runs": [r.record() for r in training.runs]}
+    model = [r.record() for r in sweep if r.q_scale in declared]
+    if [r["q_scale"] for r in model] != list(declared):
+        raise ValueError(f"the SORM sweep lacks declared Q scales {declared}")
+    linear = next(r.record() for r in sweep if r.q_scale == 0.0)
     return {
         "eos-progressive-sharpening": runs,
         "eos-plateau": runs,
-        "eos-self-stabilisation": {**runs, "quadratic": quad.record()},
+        "eos-self-stabilisation": {**runs, "diverging": diverging.record()},
         "eos-nonmonotone-descent": runs,
-        "eos-sorm-sharpening": {"model": sorm.record(), "linear": sorm_linear.record()},
+        "eos-sorm-sharpening": {"model": model, "linear": linear},
     }
 
 
-def training_rows(training: Training, control_eta: float) -> list[tuple[Any, ...]]:
+def training_rows(training: Training) -> list[tuple[Any, ...]]:
     """One row per step size for the chapter's table: eta, 2/eta, sharpness at step 0, step
     where the sampled sharpness first reached 2/eta, its peak, the median over the final third
     divided by 2/eta, the fraction of steps raising the loss from the edge on, final loss."""
@@ -108,8 +131,7 @@ def training_rows(training: Training, control_eta: float) -> list[tuple[Any, ...
     for run in training.runs:
         rec = run.record()
         k = entry_index(rec, 2.0)
-        name = f"{run.eta:g}" + (" (control)" if run.eta == control_eta else "")
-        rows.append((name, 2 / run.eta, run.sharpness[0],
+        rows.append((f"{run.eta:g}", 2 / run.eta, run.sharpness[0],
                      "never" if k is None else run.steps[k], max(run.sharpness),
                      plateau_ratios([rec], 2.0)[0], up_fraction(rec, 2.0), run.final_loss))
     return rows
@@ -121,22 +143,31 @@ TRAINING_HEADER = ("η", "2/η", "S at step 0", "step reaching 2/η", "peak S",
 
 def sorm_rows(results: Sequence[SormResult]) -> list[tuple[Any, ...]]:
     """One row per Q scale: median over draws of ηλ/2 at step 0 and at the end, how many draws
-    crossed the edge during the run, ended above it, diverged, and converged (loss < 1e-12)."""
+    crossed the edge during the run, ended above it, diverged, converged (loss < 1e-12), and
+    counted for the claim (risen x1.2 and within +-10% of the edge at the end)."""
     rows = []
+    rise = _sorm_claim().constants["min_rise"]
     for res in results:
-        s = sorm_summary(res.record(), 2.0)
+        rec = res.record()
+        s = sorm_summary(rec, 2.0)
         rows.append((res.q_scale, s["median_initial"], s["median_final"], s["crossed"],
                      s["settled_above"], int((res.diverged_at >= 0).sum()),
-                     int((res.loss[-1] < 1e-12).sum()), len(res.diverged_at)))
+                     int((res.loss[-1] < 1e-12).sum()), sum(sorm_successes(rec, 2.0, rise)),
+                     len(res.diverged_at)))
     return rows
 
 
+def _sorm_claim() -> Any:
+    return next(c for c in CLAIMS if c.id == "eos-sorm-sharpening")
+
+
 SORM_HEADER = ("Q scale", "median ηλ/2 at step 0", "median ηλ/2 at the end", "crossed the edge",
-               "ended above it", "diverged", "converged", "draws")
+               "ended above it", "diverged", "converged",
+               f"within ±{SORM_BAND.value:.0%} of the edge (counted)", "draws")
 
 
 def findings(evaluations: Sequence[Any], measured: dict[str, dict[str, Any]],
-             training: Training, sorm: SormResult) -> dict[str, Any]:
+             training: Training, diverging: DivergenceSweep) -> dict[str, Any]:
     """Numbers quoted in the closing discussion, as quote-free text for MyST-NB ``glue``."""
     out: dict[str, Any] = dict(claim_findings(evaluations))
     runs = measured["eos-plateau"]["runs"]
@@ -144,21 +175,36 @@ def findings(evaluations: Sequence[Any], measured: dict[str, dict[str, Any]],
     out["eos_etas"] = plain(", ".join(f"{r['eta']:g}" for r in runs))
     out["eos_plateau_min"] = plain(min(ratios), 3)
     out["eos_plateau_max"] = plain(max(ratios), 3)
+    peaks = [max(s * r["eta"] / 2 for s in r["sharpness"]) for r in runs]
+    out["eos_peak_min"] = plain(min(peaks), 3)
+    out["eos_peak_max"] = plain(max(peaks), 3)
     ups = [up_fraction(r, 2.0) for r in runs]
     out["eos_up_min"] = plain(f"{100 * min(ups):.0f}%")
     out["eos_up_max"] = plain(f"{100 * max(ups):.0f}%")
-    ctrl = measured["eos-plateau"]["control"]
-    out["eos_control_eta"] = plain(ctrl["eta"])
-    out["eos_control_peak"] = plain(max(ctrl["sharpness"]) * ctrl["eta"] / 2, 2)
-    out["eos_control_ups"] = plain(sum(ctrl["ups"]))
+    pre = [sum(r["ups"][: entry_index(r, 2.0) - 1]) for r in runs
+           if (entry_index(r, 2.0) or 0) >= 2]
+    out["eos_pre_edge_ups"] = plain(sum(pre))
     out["eos_n_params"] = plain(training.n_params)
     out["eos_n_train"] = plain(training.n_train)
-    s = sorm_summary(measured["eos-sorm-sharpening"]["model"], 2.0)
-    out["eos_sorm_offset"] = plain(f"{100 * (s['median_final'] - 1):+.1f}%")
-    out["eos_sorm_initial"] = plain(s["median_initial"], 2)
-    out["eos_sorm_final"] = plain(s["median_final"], 3)
-    out["eos_sorm_above"] = plain(s["settled_above"])
-    out["eos_sorm_crossed"] = plain(s["crossed"])
-    out["eos_sorm_draws"] = plain(len(sorm.diverged_at))
-    out["eos_sorm_diverged"] = plain(int((sorm.diverged_at >= 0).sum()))
+    ctl = diverging_run(diverging.record())
+    alive = [float(r) for r, a in zip(diverging.rel, diverging.diverged_at, strict=True)
+             if a < 0]
+    out["eos_div_rel"] = plain(ctl["rel"], 3)
+    out["eos_div_step"] = plain(ctl["diverged_at"])
+    out["eos_div_survive"] = plain(max(alive) if alive else 0.0, 3)
+    out["eos_div_steps"] = plain(diverging.steps)
+    m = measured["eos-sorm-sharpening"]
+    main = next(e for e in evaluations if e.claim.id == "eos-sorm-sharpening").main
+    out["eos_sorm_share"] = plain(f"{main.measured:.2f}")
+    out["eos_sorm_ci"] = plain(f"[{main.interval[0]:.2f}, {main.interval[1]:.2f}]")
+    out["eos_sorm_pairs"] = plain(sum(len(r["lam_final"]) for r in m["model"]))
+    out["eos_sorm_scales"] = plain(", ".join(f"{r['q_scale']:g}" for r in m["model"]))
+    rise = _sorm_claim().constants["min_rise"]
+    out["eos_sorm_per_q"] = plain("; ".join(
+        f"{r['q_scale']:g}: {sum(sorm_successes(r, 2.0, rise))} of {len(r['lam_final'])}"
+        for r in m["model"]))
+    out["eos_sorm_draws"] = plain(len(m["linear"]["lam_final"]))
+    out["eos_sorm_bar"] = plain(_sorm_claim().constants["bar"])
+    lin = sorm_summary(m["linear"], 2.0)
+    out["eos_sorm_linear"] = plain(lin["median_final"], 2)
     return out
