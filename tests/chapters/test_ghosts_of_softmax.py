@@ -307,8 +307,8 @@ def test_linearised_ratio_is_exact_for_a_linear_model() -> None:
 
 
 def test_chapter_measurements_cover_every_claim() -> None:
-    """protocol.measurements builds one entry per registered claim, from stand-ins, with the
-    keys protocol.READS declares."""
+    """protocol.measurements builds one entry per registered claim, from stand-ins, with
+    exactly the keys protocol.READS declares."""
     from types import SimpleNamespace
 
     from boundbook.chapters.ghosts_of_softmax import protocol as gc
@@ -317,23 +317,104 @@ def test_chapter_measurements_cover_every_claim() -> None:
     sweep = SimpleNamespace(seed=0, threshold=1.1, stages=np.array([0.9]), sweeps=[
         SimpleNamespace(labels=["gradient", "random 1"], onset=np.array([1.5, 0.5]),
                         linear_onset=np.array([2.0, 0.9]))])
-    arch = SimpleNamespace(methods=["adam", "clip", "radius"],
-                           divergent=np.zeros((3, 1, 2), dtype=bool))
-    held = SimpleNamespace(methods=["adam", "clip", "radius"], base_lrs=np.array([1e-3]),
-                           median_test_acc=lambda: np.full((3, 1), 0.5))
+    converged = SimpleNamespace(onsets=lambda: ([2.0, 0.9], ["linear, seed 0, gradient",
+                                                             "mlp, seed 0, gradient"]))
+    methods = ["adam", "clip", "radius"]
+    acc = np.array([[[0.95, 0.96], [0.3, 0.97]], [[0.95, 0.96], [0.5, 0.4]],
+                    [[0.95, 0.96], [0.94, 0.95]]])
+    arch = SimpleNamespace(methods=methods, multipliers=np.array([1.0, 10000.0]),
+                           divergent=np.zeros((3, 2, 2), dtype=bool), final_test_acc=acc)
+    held = SimpleNamespace(methods=methods, base_lrs=np.array([1e-4, 1e-2]),
+                           final_test_acc=np.full((3, 2, 2), 0.95),
+                           max_r=np.array([[[0.5], [30.0]]] * 3))
     temp = SimpleNamespace(tau_onset=np.array([[0.1, 0.12], [0.3, 0.25]]),
                            delta_a=np.array([[10.0, 9.0], [12.0, 11.0]]),
                            temperatures=np.array([1.0, 2.0]), seeds=[0, 1])
-    m = gc.measurements(cases=[], matches_body=True, matches_abstract=False, ratios=[1.0],
-                        jvp=dict.fromkeys(gc.READS["gos-one-jvp"]), sweeps=[sweep],
-                        arch=arch, held=held, n_test=10, temp=temp,
-                        mismatch={9: (1.0, 0.5), 10: (2.0, 1.0)})
+    kl = {"kl": [1.0], "derived_rhs": [1.0], "printed_rhs": [2.0],
+          "ratios": {"forward": [0.01], "reverse": [0.005]},
+          "bernoulli_max": {"forward": 0.03, "reverse": 0.015},
+          "equality": {"forward": 0.032, "reverse": 0.016}, "bernoulli_argmax": {}}
+    m = gc.measurements(cases=[], matches_body=True, ratios=[1.0, 1.5],
+                        jvp=dict.fromkeys([*gc.READS["gos-one-jvp"], "samples"]),
+                        sweeps=[sweep], converged=converged, arch=arch, held=held,
+                        temp=temp, mismatch={9: (1.0, 0.5), 10: (2.0, 1.0)}, kl=kl)
     assert sorted(m) == sorted(c.id for c in CHAPTER.claims)
     assert {cid: set(keys) for cid, keys in m.items()} == {
         cid: set(keys) for cid, keys in gc.READS.items()}
     assert m["gos-safe-steps"]["onsets"] == [1.5, 0.5]
+    assert m["gos-safe-steps-gradient"]["onsets"] == [2.0, 0.9]
+    assert m["gos-multiclass-bound"] == {"ratios": [1.5], "tight_ratio": 1.0}
     assert list(m["gos-temperature"]["temperature"]) == [1.0, 1.0, 2.0, 2.0]
     assert m["gos-controller-survives"]["divergent"] == {"adam": 0, "clip": 0, "radius": 0}
+    # collapse: more than 10 points below the same seed's un-spiked plain-Adam run
+    assert m["gos-clipping-collapses"]["collapsed"] == {"adam": 1, "clip": 2, "radius": 0}
+    assert m["gos-spike-held"]["past_radius"] == [False, True]
+
+
+def test_count_checks() -> None:
+    """The count claims: exact Clopper-Pearson intervals; 'never' and 'every run' decided on
+    the count, 'most seeds collapse' on the interval against a majority."""
+    from boundbook.chapters.ghosts_of_softmax import claims
+    from boundbook.core.claims import decide
+    from boundbook.core.stats import clopper_pearson
+
+    base = {"drop": 0.1, "median_test_acc": {"adam": 0.4, "clip": 0.5, "radius": 0.95},
+            "divergent": {"adam": 2, "clip": 0, "radius": 0},
+            "runs": {"adam": 6, "clip": 6, "radius": 6}}
+    clip = claims.CHAPTER.claim("gos-clipping-collapses")
+    for k, verdict in ((6, "holds"), (4, "inconclusive"), (0, "violated")):
+        m = {**base, "collapsed": {"adam": 5, "clip": k, "radius": 0}}
+        ev = decide(clip, m)
+        assert ev.verdict.value == verdict, k
+        assert ev.main.interval == clopper_pearson(k, 6)
+    surv = claims.CHAPTER.claim("gos-controller-survives")
+    m = {k: base[k] for k in ("divergent", "runs", "median_test_acc")}
+    ev = decide(surv, m)
+    assert ev.verdict.value == "holds" and ev.main.interval == clopper_pearson(0, 6)
+    assert "93.9%" in ev.main.note
+    held = claims.CHAPTER.claim("gos-spike-held")
+    m = {"final_test_acc": {"radius": [[0.95, 0.93], [0.92, 0.96]],
+                            "adam": [[0.95, 0.93], [0.1, 0.5]], "clip": [[0.9, 0.9], [0.9, 0.9]]},
+         "past_radius": [False, True]}
+    ev = decide(held, m)
+    assert ev.verdict.value == "holds" and ev.control.measured == 0.1
+    assert ev.control.interval == clopper_pearson(0, 2)
+
+
+def test_kl_measurements_small() -> None:
+    """The KL appendix in mpmath: the derived identity is exact and Eq. 26's form is not; the
+    forward remainder stays under 1/(18 sqrt 3), the reverse under half of it, and the
+    two-point law at p* approaches the constant as tau -> 0."""
+    from boundbook.chapters.ghosts_of_softmax import claims
+    from boundbook.core.claims import decide
+
+    kl = gs.kl_remainder_measurements(40, seed=1, n_p=9, n_tau=6)
+    c = claims.KL_CONSTANT
+    assert max(kl["ratios"]["forward"]) <= c and max(kl["ratios"]["reverse"]) <= c / 2
+    assert kl["equality"]["forward"] == pytest.approx(c, rel=1e-5)
+    assert kl["equality"]["reverse"] == pytest.approx(c / 2, rel=1e-5)
+    m = {k: kl[k] for k in ("kl", "derived_rhs", "printed_rhs")}
+    assert decide(claims.CHAPTER.claim("gos-kl-bregman"), m).verdict.value == "erratum"
+    m = {k: kl[k] for k in ("ratios", "bernoulli_max", "equality")}
+    ev = decide(claims.CHAPTER.claim("gos-kl-remainder"), m)
+    assert ev.main.ok and not ev.control.ok
+    assert ev.main.equality == pytest.approx(0.0, abs=1e-5)
+
+
+def test_converged_sweep_small(split: Split) -> None:
+    res = gs.converged_sweep(split, architectures=("mlp+ln",), seeds=(0,),
+                             r_grid=np.logspace(-1, 1, 8), max_train_loss=0.3, max_steps=200)
+    assert res.converged.tolist() == [True] and res.train_loss[0] <= 0.3
+    assert res.steps[0] % 25 == 0
+    onsets, labels = res.onsets()
+    assert labels == ["mlp+ln, seed 0, gradient"] and len(onsets) == 1
+    assert len(res.test_accuracy_after[0]) == 8
+    assert "mlp+ln, seed 0" in gs.converged_table(res)
+    never = gs.converged_sweep(split, architectures=("linear",), seeds=(0,),
+                               max_train_loss=1e-6, max_steps=25)
+    assert never.converged.tolist() == [False] and never.sweeps == [None]
+    assert never.onsets() == ([], [])
+    json.dumps(res.to_dict(), allow_nan=False)
 
 
 def test_temperature_intervals_are_the_bootstrap_the_check_used_to_run() -> None:
@@ -350,7 +431,7 @@ def test_temperature_intervals_are_the_bootstrap_the_check_used_to_run() -> None
          "delta_a": list(10 * np.exp(rng.normal(0, 0.1, temps.size))),
          "temperature": list(temps)}
     m["shrink_intervals"] = protocol.shrink_intervals(m)
-    claim = claims.CHAPTER.claim("gos-temperature")
+    claim = claims.CHAPTER.claim("gos-temperature-normalises")
     assert protocol.temperature_exponents() == (0.0, 0.5, 1.0, 2.0)
     groups = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     for e in protocol.temperature_exponents():
@@ -362,7 +443,7 @@ def test_temperature_intervals_are_the_bootstrap_the_check_used_to_run() -> None
     assert ev.control.interval == tuple(m["shrink_intervals"]["0"])
     assert [r.caught for r in mutate(claim, m)] == [True, True]
     with pytest.raises(KeyError, match="no bootstrap interval"):
-        claims.check_temperature(m, {"T_exponent": 3.0})
+        claims.check_temperature(m, {"T_exponent": 3.0, "paper_shrink": claims.PAPER_SHRINK})
 
 
 def test_claims_and_protocol_import_nothing_heavy() -> None:

@@ -93,3 +93,21 @@ def test_markdown_renderings(derivation):
     assert text.count("$$") == 8 and r"\sqrt{\delta^{2} + \pi^{2}}" in text
     half = S.half_plane_markdown(S.multiclass_half_plane_check(), S.minimum_over_delta())
     assert "(True, True, True)" in half and r"\frac{\pi}{\Delta}" in half
+
+
+def test_kl_appendix_derivation():
+    """App. 4: the forward KL is tau K'(tau) - K(tau) + K(0); Eq. 26's form is the reverse
+    one; the sharp small-step constants are 1/(18 sqrt 3) (forward, as Eq. 29 prints) and
+    1/(36 sqrt 3) (reverse, what Eqs. 26-28 prove)."""
+    d = S.kl_remainder_derivation()
+    assert d.score_identity == 0
+    assert S.same_expression(d.p_star, (3 - sp.sqrt(3)) / 6)
+    assert S.same_expression(d.third_moment_max, 1 / (6 * sp.sqrt(3)))
+    assert S.same_expression(d.forward_constant, d.printed_constant)
+    assert S.same_expression(d.reverse_constant, d.printed_constant / 2)
+    p, tau = sp.Symbol("p", positive=True), sp.Symbol("tau", real=True)
+    # the printed identity differs from the forward KL at third order: -kappa3 tau^3 / 6
+    assert S.same_expression(d.printed_minus_forward_series, -d.kappa3 * tau**3 / 6)
+    assert S.same_expression(d.forward_series.coeff(tau, 2), 0)
+    assert "C_{" in S.kl_remainder_markdown(d)
+    assert p in d.kappa3.free_symbols

@@ -13,9 +13,10 @@ ones (``m = 0`` and ``m = -1``) give the binary radius of Thm 4.3 (Eq. 10)::
 
 Its minimum over ``delta`` is ``pi / Delta`` at ``delta = 0``, which is the multiclass lower
 bound ``rho* >= pi / Delta_a`` of Thm 4.6 (Eq. 12) made tight. Everything here is derived
-with sympy rather than typed in; the abstract's printed ``delta**2 + pi**2/Delta`` (square
-root and grouping lost in text conversion) is kept only as an erratum candidate to compare
-against.
+with sympy rather than typed in; ``delta**2 + pi**2/Delta``, the form a plain-text rendering
+of the abstract shows after losing the square root, is kept only to show that it differs.
+:func:`kl_remainder_derivation` derives the KL identity and the sharp constants of the paper's
+App. 4.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ __all__ = [
     "binary_radius_derivation",
     "binary_radius_markdown",
     "half_plane_markdown",
+    "KLRemainderDerivation",
     "hessian_radius_mismatch",
+    "kl_remainder_derivation",
+    "kl_remainder_markdown",
     "minimum_over_delta",
     "multiclass_half_plane_check",
     "same_expression",
@@ -59,7 +63,9 @@ class BinaryRadiusDerivation:
     minimisers : the integers ``m`` attaining the minimum of ``modulus_squared``.
     radius : ``sqrt(min_m |t_m|**2)``.
     printed_body : Eq. (10) of the paper body, ``sqrt(delta**2 + pi**2)/Delta``.
-    printed_abstract : the abstract's printed form, ``delta**2 + pi**2/Delta``.
+    printed_abstract : ``delta**2 + pi**2/Delta``, what a plain-text rendering of the abstract
+        shows after losing the square root (not the paper's form: the arXiv abstract and
+        Thm 4.3 print ``printed_body``); kept to show the two differ.
     """
 
     function: sp.Expr
@@ -322,3 +328,120 @@ def half_plane_markdown(hp: MulticlassHalfPlaneCheck, mo: DeltaMinimum) -> str:
         "$$\n\\min_\\delta \\rho^* = " + sp.latex(mo.minimum)
         + r"\ \text{at}\ \delta = " + sp.latex(mo.argmin) + "\n$$",
     ])
+
+
+@dataclass(frozen=True)
+class KLRemainderDerivation:
+    """The KL appendix of the paper (App. 4, Eqs. 25-29), derived with sympy.
+
+    ``K(tau) = log sum_i exp(z_i + tau a_i)``; ``p(tau)`` the softmax of ``z + tau a``.
+
+    Attributes
+    ----------
+    score_identity : ``K'(tau) - sum_i p_i(tau) a_i`` for three classes, simplified (0).
+    forward_form : ``KL(p(tau) || p(0))`` as derived, ``tau K'(tau) - K(tau) + K(0)``.
+    printed_form : Eq. (26) as printed, ``K(tau) - K(0) - tau K'(0)`` (the *reverse* KL).
+    printed_minus_forward_series : the leading (tau^3) term of printed minus forward form for the
+        two-point law (not 0: ``-kappa3 tau^3/6``).
+    forward_series : the Bernoulli series of ``KL_fwd - tau^2/2 Var`` in ``tau`` (to tau^5).
+    reverse_series : the same for ``KL(p(0) || p(tau))``.
+    kappa3 : third cumulant of the two-point law on {0, 1} with ``P(1) = p``.
+    p_star : the maximiser ``(3 - sqrt 3)/6`` of ``kappa3`` on (0, 1/2) (Lemma App. 4.1).
+    third_moment_max : ``kappa3(p_star) = 1/(6 sqrt 3)``.
+    forward_constant : the tau^3 coefficient of ``forward_series`` at ``p_star``, 1/(18 sqrt 3).
+    reverse_constant : the same for the reverse KL, 1/(36 sqrt 3) (what Eqs. 26-28 prove).
+    printed_constant : Eq. (29)'s ``1/(18 sqrt 3)``.
+    """
+
+    score_identity: sp.Expr
+    forward_form: sp.Expr
+    printed_form: sp.Expr
+    printed_minus_forward_series: sp.Expr
+    forward_series: sp.Expr
+    reverse_series: sp.Expr
+    kappa3: sp.Expr
+    p_star: sp.Expr
+    third_moment_max: sp.Expr
+    forward_constant: sp.Expr
+    reverse_constant: sp.Expr
+    printed_constant: sp.Expr
+
+
+@lru_cache(maxsize=1)
+def kl_remainder_derivation() -> KLRemainderDerivation:
+    """Derive the KL identity and the sharp constants of the paper's App. 4 with sympy.
+
+    1. For three classes, ``K'(tau) = sum_i p_i(tau) a_i``; with ``log p_i(tau) = z_i +
+       tau a_i - K(tau)`` this gives ``KL(p(tau)||p(0)) = tau K'(tau) - K(tau) + K(0)``, and
+       ``KL(p(0)||p(tau)) = K(tau) - K(0) - tau K'(0)`` (the form Eq. 26 prints).
+    2. For the two-point law on {0, 1} (``K(tau) = log(1 - p + p e^tau)``) the series of
+       ``KL - tau^2/2 Var`` starts at ``kappa3 tau^3 / 3`` (forward) and ``kappa3 tau^3 / 6``
+       (reverse); ``kappa3 = p(1-p)(1-2p)`` is maximal at ``p* = (3 - sqrt 3)/6`` with value
+       ``1/(6 sqrt 3)`` (Lemma App. 4.1), so the sharp small-step constants are
+       ``1/(18 sqrt 3)`` (forward) and ``1/(36 sqrt 3)`` (reverse).
+
+    Returns
+    -------
+    KLRemainderDerivation
+    """
+    tau = sp.Symbol("tau", real=True)
+    z = sp.symbols("z1:4", real=True)
+    a = sp.symbols("a1:4", real=True)
+    big_k = sp.log(sum(sp.exp(zi + tau * ai) for zi, ai in zip(z, a, strict=True)))
+    probs = [sp.exp(zi + tau * ai - big_k) for zi, ai in zip(z, a, strict=True)]
+    score = sp.simplify(sp.diff(big_k, tau) - sum(p * ai for p, ai in zip(probs, a, strict=True)))
+
+    k_sym = sp.Function("K")
+    forward_form = tau * sp.Derivative(k_sym(tau), tau) - k_sym(tau) + k_sym(0)
+    printed_form = k_sym(tau) - k_sym(0) - tau * sp.Subs(sp.Derivative(k_sym(tau), tau), tau, 0)
+
+    p = sp.Symbol("p", positive=True)
+    kb = sp.log(1 - p + p * sp.exp(tau))
+    kb1 = sp.diff(kb, tau)
+    var0 = p * (1 - p)
+    order = 6
+    fwd = sp.series(tau * kb1 - kb - tau**2 / 2 * var0, tau, 0, order).removeO()
+    rev = sp.series(kb - tau * kb1.subs(tau, 0) - tau**2 / 2 * var0, tau, 0, order).removeO()
+    printed_minus = sp.series(kb - tau * kb1.subs(tau, 0) - (tau * kb1 - kb), tau, 0,
+                              order).removeO()
+    fwd, rev = sp.expand(fwd), sp.expand(rev)
+
+    kappa3 = sp.factor(p * (1 - p) * (1 - 2 * p))
+    critical = [c for c in sp.solve(sp.diff(kappa3, p), p)
+                if c.is_real and 0 < c < sp.Rational(1, 2)]
+    if len(critical) != 1:
+        raise RuntimeError(f"expected one maximiser of kappa3 on (0, 1/2), got {critical}")
+    (p_star,) = critical
+    m3 = sp.simplify(kappa3.subs(p, p_star))
+    c_fwd = sp.nsimplify(sp.simplify(fwd.coeff(tau, 3).subs(p, p_star)))
+    c_rev = sp.nsimplify(sp.simplify(rev.coeff(tau, 3).subs(p, p_star)))
+    if not same_expression(fwd.coeff(tau, 3), kappa3 / 3):
+        raise RuntimeError("forward KL: tau^3 coefficient is not kappa3/3")
+    if not same_expression(rev.coeff(tau, 3), kappa3 / 6):
+        raise RuntimeError("reverse KL: tau^3 coefficient is not kappa3/6")
+    return KLRemainderDerivation(
+        score_identity=score, forward_form=forward_form, printed_form=printed_form,
+        printed_minus_forward_series=sp.factor(sp.expand(printed_minus).coeff(tau, 3)) * tau**3,
+        forward_series=fwd, reverse_series=rev, kappa3=kappa3, p_star=sp.simplify(p_star),
+        third_moment_max=m3, forward_constant=sp.simplify(c_fwd),
+        reverse_constant=sp.simplify(c_rev), printed_constant=1 / (18 * sp.sqrt(3)),
+    )
+
+
+def kl_remainder_markdown(d: KLRemainderDerivation) -> str:
+    """The steps of :func:`kl_remainder_derivation` as display math (MyST Markdown)."""
+    lines = [
+        r"K'(\tau) - \textstyle\sum_i p_i(\tau) a_i = " + sp.latex(d.score_identity)
+        + r"\quad\Rightarrow\quad \mathrm{KL}(p(\tau)\|p(0)) = " + sp.latex(d.forward_form),
+        r"\text{Eq. (26) prints } " + sp.latex(d.printed_form)
+        + r" = \mathrm{KL}(p(0)\|p(\tau));\ \text{printed} - \text{derived} = "
+        + sp.latex(d.printed_minus_forward_series) + r" + \dots\ \text{(two-point law)}",
+        r"\mathrm{KL}_{\rightarrow} - \tfrac{\tau^2}{2}\mathrm{Var} = "
+        + sp.latex(d.forward_series) + r" + O(\tau^6)",
+        r"\kappa_3 = " + sp.latex(d.kappa3) + r",\quad p^* = " + sp.latex(d.p_star)
+        + r",\quad \kappa_3(p^*) = " + sp.latex(d.third_moment_max),
+        r"C_{\rightarrow} = \kappa_3(p^*)/3 = " + sp.latex(d.forward_constant)
+        + r"\ (\text{Eq. 29 prints } " + sp.latex(d.printed_constant) + r"),\quad "
+        r"C_{\leftarrow} = \kappa_3(p^*)/6 = " + sp.latex(d.reverse_constant),
+    ]
+    return "\n\n".join(f"$$\n{line}\n$$" for line in lines)

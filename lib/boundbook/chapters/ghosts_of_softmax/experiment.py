@@ -35,7 +35,10 @@ Experiments, and where they live:
   of Prop. 5.2; :func:`archgrid_spike_test` -- the Table-1 protocol (Sec. 6.5) for
   MLP+LayerNorm: full-batch Adam, a single-step LR spike x10 ... x10000 at step 50;
 * :mod:`.temperature`: :func:`temperature_study` -- onsets in raw :math:`\tau` vs normalised
-  :math:`r_T` coordinates across temperatures (Sec. 6.4).
+  :math:`r_T` coordinates across temperatures (Sec. 6.4);
+* :func:`converged_sweep` (:mod:`.sweeps`) -- gradient steps on models trained to a
+  convergence criterion fixed in advance (Sec. 6.2);
+* :func:`kl_remainder_measurements` (:mod:`.kl`) -- the KL appendix (App. 4) in mpmath.
 
 All randomness comes from explicitly seeded ``torch.Generator`` objects (created on the CPU,
 results moved to ``device``), so results are bit-for-bit reproducible on the CPU for a seed.
@@ -50,6 +53,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from boundbook.chapters.ghosts_of_softmax import spikes, sweeps, temperature
+from boundbook.chapters.ghosts_of_softmax.kl import kl_remainder_measurements
 from boundbook.chapters.ghosts_of_softmax.radius import (
     binary_root_test_cases,
     jvp_agreement,
@@ -60,21 +65,19 @@ from boundbook.chapters.ghosts_of_softmax.spikes import (
     PAPER_TABLE1_MLP_LN,
     ArchgridResult,
     SpikeResult,
-    archgrid_spike_test,
-    spike_test,
 )
 from boundbook.chapters.ghosts_of_softmax.sweeps import (
+    CONVERGED_ARCHITECTURES,
     PHASE_R_GRID,
     CheckpointSweepResult,
+    ConvergedSweepResult,
     SweepResult,
-    checkpoint_sweep,
     checkpoint_table,
+    converged_table,
     first_crossing,
-    one_step_sweep,
 )
 from boundbook.chapters.ghosts_of_softmax.temperature import (
     TemperatureResult,
-    temperature_study,
     temperature_table,
 )
 from boundbook.chapters.ghosts_of_softmax.training import (
@@ -85,13 +88,26 @@ from boundbook.chapters.ghosts_of_softmax.training import (
 from boundbook.core.display import markdown_table
 from boundbook.numeric.directional import jvp_cost_ratio, params_of
 from boundbook.numeric.flat import params_to_flat
+from boundbook.numeric.threads import single_thread
 from boundbook.problems.data import Split, load_digits_split
 
+# The training experiments are many small torch operations: one intra-op thread is never
+# slower on the book's two-core machines, and on a busy machine two spin-waiting OpenMP
+# threads made them ~20x slower (boundbook.numeric.threads). Results do not depend on it.
+archgrid_spike_test = single_thread()(spikes.archgrid_spike_test)
+spike_test = single_thread()(spikes.spike_test)
+checkpoint_sweep = single_thread()(sweeps.checkpoint_sweep)
+converged_sweep = single_thread()(sweeps.converged_sweep)
+one_step_sweep = single_thread()(sweeps.one_step_sweep)
+temperature_study = single_thread()(temperature.temperature_study)
+
 __all__ = [
+    "CONVERGED_ARCHITECTURES",
     "PAPER_TABLE1_MLP_LN",
     "PHASE_R_GRID",
     "ArchgridResult",
     "CheckpointSweepResult",
+    "ConvergedSweepResult",
     "SpikeResult",
     "SweepResult",
     "TemperatureResult",
@@ -101,12 +117,15 @@ __all__ = [
     "binary_table",
     "checkpoint_sweep",
     "checkpoint_table",
+    "converged_sweep",
+    "converged_table",
     "deterministic",
     "evaluate",
     "first_crossing",
     "jvp_agreement",
     "jvp_cost",
     "jvp_summary",
+    "kl_remainder_measurements",
     "load_digits_split",
     "multiclass_bound_ratios",
     "one_jvp",
@@ -127,14 +146,16 @@ def deterministic() -> None:
 
 def binary_table(cases: Sequence[Mapping[str, float]]) -> str:
     """Markdown: for each binary case, the root-test radius next to the closed form
-    :math:`\\sqrt{\\delta^2+\\pi^2}/\\Delta_a` and the seed abstract's printed
-    :math:`\\delta^2 + \\pi^2/\\Delta_a`."""
+    :math:`\\sqrt{\\delta^2+\\pi^2}/\\Delta_a` (Thm 4.3 and the arXiv abstract) and, as a
+    note, the form a plain-text rendering of the abstract shows after losing the square root,
+    :math:`\\delta^2 + \\pi^2/\\Delta_a` (not the paper's)."""
     rows = [(c["delta"], c["Delta"], c["root_test"], c["closed_form"],
              c["delta"] ** 2 + np.pi**2 / c["Delta"]) for c in cases]
     return markdown_table(rows, ["δ", "Δ_a", "root test", "√(δ²+π²)/Δ_a",
-                                 "δ² + π²/Δ_a (as printed)"], digits=4)
+                                 "δ² + π²/Δ_a (lost √, not the paper)"], digits=4)
 
 
+@single_thread()
 def one_jvp(split: Split, seed: int, device: torch.device | str, samples: int = 64
             ) -> tuple[dict[str, Any], nn.Module]:
     """Train the default classifier (:func:`train_classifier`, seed ``seed``) and compare the

@@ -21,26 +21,31 @@ from boundbook.chapters.ghosts_of_softmax.claims import (
     temperature_shrink,
 )
 from boundbook.core.display import claim_findings, plain
-from boundbook.core.stats import bootstrap_interval
+from boundbook.core.stats import bootstrap_interval, clopper_pearson
 
 if TYPE_CHECKING:
     from boundbook.chapters.ghosts_of_softmax.spikes import ArchgridResult, SpikeResult
-    from boundbook.chapters.ghosts_of_softmax.sweeps import CheckpointSweepResult
+    from boundbook.chapters.ghosts_of_softmax.sweeps import (
+        CheckpointSweepResult,
+        ConvergedSweepResult,
+    )
     from boundbook.chapters.ghosts_of_softmax.temperature import TemperatureResult
 
 READS: dict[str, tuple[str, ...]] = {
-    "gos-binary-radius": ("cases", "sympy_matches_abstract", "sympy_matches_body",),
-    "gos-clipping-collapses": ("divergent", "runs",),
-    "gos-collapse-band": ("labels", "linear_onsets", "onsets", "threshold", "unreached_stages",),
-    "gos-controller-survives": ("divergent", "runs",),
+    "gos-binary-radius": ("cases", "sympy_matches_body",),
+    "gos-clipping-collapses": ("collapsed", "divergent", "drop", "median_test_acc", "runs",),
+    "gos-collapse-band": ("labels", "onsets",),
+    "gos-controller-survives": ("divergent", "median_test_acc", "runs",),
     "gos-hessian-mismatch": ("ratio",),
-    "gos-multiclass-bound": ("ratios",),
-    "gos-one-jvp": ("a_fd", "a_jvp", "a_jvp_perturbed", "a_reverse", "classes", "samples",),
-    "gos-safe-steps-gradient": ("labels", "linear_onsets", "onsets", "threshold",
-        "unreached_stages"),
-    "gos-safe-steps": ("labels", "linear_onsets", "onsets", "threshold", "unreached_stages",),
-    "gos-spike-held": ("base_lrs", "median_test_acc", "n_test",),
+    "gos-kl-bregman": ("derived_rhs", "kl", "printed_rhs",),
+    "gos-kl-remainder": ("bernoulli_max", "equality", "ratios",),
+    "gos-multiclass-bound": ("ratios", "tight_ratio",),
+    "gos-one-jvp": ("a_fd", "a_jvp", "a_jvp_perturbed", "a_reverse",),
+    "gos-safe-steps-gradient": ("labels", "onsets",),
+    "gos-safe-steps": ("labels", "onsets",),
+    "gos-spike-held": ("final_test_acc", "past_radius",),
     "gos-temperature": ("delta_a", "shrink_intervals", "tau_onset", "temperature",),
+    "gos-temperature-normalises": ("delta_a", "shrink_intervals", "tau_onset", "temperature",),
 }
 """The measurement contract: claim id -> the keys of its measurement dictionary that its
 check and control read (:func:`boundbook.core.ledger.report` refuses any other)."""
@@ -53,8 +58,10 @@ class GhostsSettings:
     mode: str
     seed: int
     bound_instances: int
+    kl_instances: int
     sweep_seeds: tuple[int, ...]
     n_random: int
+    converged_seeds: tuple[int, ...]
     archgrid_multipliers: tuple[float, ...]
     archgrid_seeds: tuple[int, ...]
     held_seeds: tuple[int, ...]
@@ -63,67 +70,119 @@ class GhostsSettings:
     temperature_seeds: tuple[int, ...]
 
 
+COLLAPSE_DROP = 0.10
+"""A spiked seed *collapses* when its final test accuracy ends more than 10 points below the
+same seed's un-spiked plain-Adam run (fixed before the run)."""
+
+
 def settings(mode: str, seed: int) -> GhostsSettings:
-    """Quick: CPU, about a minute. Full: the paper's seed counts and grids."""
+    """Quick: CPU, about a minute (two training seeds per converged architecture, six per
+    spike, five per temperature). Full: the paper's grids and more seeds than the paper's
+    five where a count or a bootstrap interval decides."""
 
     def seeds(n: int) -> tuple[int, ...]:
         return tuple(seed + i for i in range(n))
 
     if mode == "quick":
-        return GhostsSettings(mode, seed, bound_instances=300, sweep_seeds=seeds(2),
-                              n_random=20, archgrid_multipliers=(10000.0,),
-                              archgrid_seeds=seeds(3), held_seeds=seeds(2),
+        return GhostsSettings(mode, seed, bound_instances=300, kl_instances=300,
+                              sweep_seeds=seeds(2), n_random=20, converged_seeds=seeds(2),
+                              archgrid_multipliers=(1.0, 10000.0),
+                              archgrid_seeds=seeds(6), held_seeds=seeds(3),
                               held_base_lrs=(1e-4, 1e-3, 1e-2),
                               temperatures=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
-                              temperature_seeds=seeds(3))
-    return GhostsSettings(mode, seed, bound_instances=5000, sweep_seeds=seeds(4), n_random=20,
-                          archgrid_multipliers=(10.0, 100.0, 1000.0, 10000.0),
-                          archgrid_seeds=seeds(5), held_seeds=seeds(5),
+                              temperature_seeds=seeds(5))
+    return GhostsSettings(mode, seed, bound_instances=5000, kl_instances=3000,
+                          sweep_seeds=seeds(4), n_random=20, converged_seeds=seeds(5),
+                          archgrid_multipliers=(1.0, 10.0, 100.0, 1000.0, 10000.0),
+                          archgrid_seeds=seeds(10), held_seeds=seeds(5),
                           held_base_lrs=(1e-4, 1e-3, 1e-2),
                           temperatures=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0),
-                          temperature_seeds=seeds(5))
+                          temperature_seeds=seeds(10))
 
 
 def onset_table(sweeps: Sequence[CheckpointSweepResult]) -> dict[str, Any]:
     """Flatten checkpoint sweeps (one per training seed) into the safe-step measurements:
-    one onset per (seed, stage, direction), with labels saying which, and the onset of the
-    same step under the paper's logit linearisation (``linear_onsets``, for the discussion)."""
-    onsets, linear, labels, unreached = [], [], [], []
+    one onset per (seed, stage, direction), with labels saying which."""
+    onsets, labels = [], []
     for sweep in sweeps:
         for stage, res in zip(sweep.stages, sweep.sweeps, strict=True):
             if res is None:
-                unreached.append(f"seed {sweep.seed}, stage {stage:.2f}")
                 continue
-            for label, onset, lin in zip(res.labels, res.onset, res.linear_onset, strict=True):
+            for label, onset in zip(res.labels, res.onset, strict=True):
                 onsets.append(float(onset))
-                linear.append(float(lin))
                 labels.append(f"seed {sweep.seed}, stage {stage:.2f}, {label}")
-    return {"onsets": onsets, "linear_onsets": linear, "labels": labels,
-            "threshold": float(sweeps[0].threshold), "unreached_stages": unreached}
+    return {"onsets": onsets, "labels": labels}
 
 
-def divergence_counts(result: ArchgridResult) -> dict[str, Any]:
-    """Divergent runs and run counts per method of an archgrid spike result."""
-    div = np.asarray(result.divergent)
+def linear_onsets(sweeps: Sequence[CheckpointSweepResult]) -> list[float]:
+    """The onsets of the same steps under the paper's logit linearisation (for the prose)."""
+    return [float(x) for sweep in sweeps for res in sweep.sweeps if res is not None
+            for x in res.linear_onset]
+
+
+def converged_onsets(result: ConvergedSweepResult) -> dict[str, Any]:
+    """The gradient onsets of the converged models, labelled by architecture and seed."""
+    onsets, labels = result.onsets()
+    return {"onsets": onsets, "labels": labels}
+
+
+def _spiked(result: ArchgridResult) -> list[int]:
+    return [j for j, m in enumerate(result.multipliers) if m != 1.0]
+
+
+def spike_counts(result: ArchgridResult) -> dict[str, Any]:
+    """gos-controller-survives: divergent runs per method over every spiked multiplier (all
+    but 1), and the median final test accuracy at the largest spike."""
+    div = np.asarray(result.divergent)[:, _spiked(result)]
+    top = int(np.argmax(result.multipliers))
+    acc = np.asarray(result.final_test_acc)[:, top]
     return {"divergent": {m: int(div[i].sum()) for i, m in enumerate(result.methods)},
-            "runs": {m: int(div[i].size) for i, m in enumerate(result.methods)}}
+            "runs": {m: int(div[i].size) for i, m in enumerate(result.methods)},
+            "median_test_acc": {m: float(np.median(acc[i]))
+                                for i, m in enumerate(result.methods)}}
 
 
-def held_spike_accuracy(result: SpikeResult, n_test: int) -> dict[str, Any]:
-    """Median final test accuracy per method and base LR of the held-spike test (measured on
-    ``n_test`` test samples)."""
-    med = np.asarray(result.median_test_acc())
-    return {"median_test_acc": {m: [float(x) for x in med[i]]
+def collapse_counts(result: ArchgridResult, drop: float = COLLAPSE_DROP) -> dict[str, Any]:
+    """gos-clipping-collapses: at the largest spike, how many seeds of each method end more
+    than ``drop`` below the same seed's un-spiked plain-Adam accuracy (multiplier 1), and
+    (a separate measurement) how many diverge (final training loss > 10)."""
+    mults = list(result.multipliers)
+    if 1.0 not in mults:
+        raise ValueError("collapse_counts needs the un-spiked run (multiplier 1)")
+    acc = np.asarray(result.final_test_acc)
+    base = acc[result.methods.index("adam"), mults.index(1.0)]
+    top = int(np.argmax(result.multipliers))
+    div = np.asarray(result.divergent)[:, top]
+    return {"collapsed": {m: int((acc[i, top] < base - drop).sum())
+                          for i, m in enumerate(result.methods)},
+            "divergent": {m: int(div[i].sum()) for i, m in enumerate(result.methods)},
+            "runs": {m: int(acc[i, top].size) for i, m in enumerate(result.methods)},
+            "median_test_acc": {m: float(np.median(acc[i, top]))
                                 for i, m in enumerate(result.methods)},
-            "base_lrs": [float(x) for x in result.base_lrs], "n_test": int(n_test)}
+            "drop": float(drop)}
+
+
+def held_spike_accuracy(result: SpikeResult) -> dict[str, Any]:
+    """Final test accuracy per method, base LR and seed of the held-spike test, and whether
+    each base LR's spiked step exceeds the radius (plain Adam's traced max r > 1, first
+    seed)."""
+    acc = np.asarray(result.final_test_acc)
+    adam = result.methods.index("adam")
+    return {"final_test_acc": {m: [[float(x) for x in acc[i, j]]
+                                   for j in range(len(result.base_lrs))]
+                               for i, m in enumerate(result.methods)},
+            "past_radius": [bool(np.nan_to_num(result.max_r[adam, j, 0], nan=0.0) > 1.0)
+                            for j in range(len(result.base_lrs))]}
 
 
 def temperature_exponents() -> tuple[float, ...]:
-    """Every exponent of T that gos-temperature is decided at: the claim's (1), its negative
-    control's (0) and its mutations' (2, 0.5), in increasing order."""
-    claim = CHAPTER.claim("gos-temperature")
-    values = {claim.constants["T_exponent"], CONTROL_T_EXPONENT,
-              *(mu.value for mu in claim.mutations if mu.constant == "T_exponent")}
+    """Every exponent of T that the temperature claims are decided at: the claims' (1), their
+    negative controls' (0) and their mutations' (2, 0.5), in increasing order."""
+    values = {CONTROL_T_EXPONENT}
+    for cid in ("gos-temperature", "gos-temperature-normalises"):
+        claim = CHAPTER.claim(cid)
+        values |= {claim.constants["T_exponent"],
+                   *(mu.value for mu in claim.mutations if mu.constant == "T_exponent")}
     return tuple(sorted(float(e) for e in values))
 
 
@@ -152,11 +211,17 @@ def timing_findings(jvp_cost: float) -> dict[str, Any]:
     return {"gos_jvp_cost": plain(jvp_cost, 2)}
 
 
+def _interval_text(lo: float, hi: float, digits: int = 2) -> str:
+    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
 def findings(evaluations: Sequence[Any], measured: Mapping[str, Mapping[str, Any]],
-             arch: ArchgridResult) -> dict[str, Any]:
+             sweeps: Sequence[CheckpointSweepResult], converged: ConvergedSweepResult,
+             arch: ArchgridResult, held: SpikeResult, temp: TemperatureResult
+             ) -> dict[str, Any]:
     """The numbers the chapter's prose quotes, as quote-free text for MyST-NB ``glue``: every
-    claim's verdict and measured value, the bound instances, and the onset and spike summaries
-    of this run."""
+    claim's verdict and measured value, the bound instances, and the onset, spike and
+    temperature summaries of this run."""
     out: dict[str, Any] = dict(claim_findings(evaluations))
     ratios = measured["gos-multiclass-bound"]["ratios"]
     out["gos_bound_n"] = plain(len(ratios))
@@ -166,42 +231,85 @@ def findings(evaluations: Sequence[Any], measured: Mapping[str, Mapping[str, Any
     out["gos_random_median_onset"] = plain(np.median(r), 2)
     out["gos_below_one"] = plain(int((r < 1).sum()))
     out["gos_onset_count"] = plain(int(r.size))
-    lin = np.array(onsets["linear_onsets"], dtype=float)
+    lin = np.array(linear_onsets(sweeps), dtype=float)
     out["gos_linear_median_onset"] = plain(np.median(lin), 2)
     out["gos_linear_below_one"] = plain(int((lin < 1).sum()))
-    counts = divergence_counts(arch)
-    for method, n in counts["divergent"].items():
-        out[f"gos_divergent_{method}"] = plain(f"{n} of {counts['runs'][method]}")
-    clip = 100 * np.median(np.asarray(arch.final_test_acc)[arch.methods.index("clip"), -1])
-    out["gos_clip_acc"] = plain(clip)
+    grad = [o for o, label in zip(onsets["onsets"], onsets["labels"], strict=True)
+            if label.endswith("gradient")]
+    out["gos_early_gradient_min"] = plain(min(grad), 2)
+    out["gos_early_gradient_n"] = plain(len(grad))
+    steps = [int(s) for sw in sweeps for s in sw.step if s >= 0]
+    out["gos_early_steps"] = plain(f"{min(steps)}-{max(steps)}")
+    conv = measured["gos-safe-steps-gradient"]
+    c = np.array(conv["onsets"], dtype=float)
+    out["gos_conv_n"] = plain(int(c.size))
+    out["gos_conv_below_one"] = plain(int((c < 1).sum()))
+    out["gos_conv_not_converged"] = plain(int((~np.asarray(converged.converged)).sum()))
+    failing = [label.removesuffix(", gradient") for o, label in
+               zip(conv["onsets"], conv["labels"], strict=True) if o < 1]
+    out["gos_conv_failing"] = plain(", ".join(failing) if failing else "none")
+    spikes = spike_counts(arch)
+    collapse = measured["gos-clipping-collapses"]
+    for method in arch.methods:
+        n = collapse["runs"][method]
+        out[f"gos_divergent_{method}"] = plain(f"{collapse['divergent'][method]} of {n}")
+        out[f"gos_collapsed_{method}"] = plain(f"{collapse['collapsed'][method]} of {n}")
+        out[f"gos_acc_{method}"] = plain(f"{100 * collapse['median_test_acc'][method]:.1f}")
+        lo, hi = clopper_pearson(collapse["collapsed"][method], n)
+        out[f"gos_collapse_ci_{method}"] = plain(_interval_text(lo, hi))
+    out["gos_divergent_spiked_radius"] = plain(
+        f"{spikes['divergent']['radius']} of {spikes['runs']['radius']}")
+    acc = np.asarray(arch.final_test_acc)
+    base = acc[arch.methods.index("adam"), list(arch.multipliers).index(1.0)]
+    out["gos_unspiked_acc"] = plain(f"{100 * float(np.median(base)):.1f}")
+    held_acc = np.asarray(held.final_test_acc)
+    out["gos_held_worst"] = plain(float(held_acc[held.methods.index("radius")].min()), 3)
+    adam = held.methods.index("adam")
+    out["gos_held_adam_max_r"] = plain(", ".join(
+        f"{float(held.max_r[adam, j, 0]):.2g} at {lr:g}" for j, lr in enumerate(held.base_lrs)))
+    out["gos_held_adam_ok"] = plain(f"{int((held_acc[adam] >= 0.9).sum())} of "
+                                    f"{held_acc[adam].size}")
+    result_temp, temp = temp, measured["gos-temperature"]
+    for key, exponent in (("gos_temperature_ci", 1.0), ("gos_temperature_control_ci", 0.0)):
+        lo, hi = temp["shrink_intervals"][exponent_key(exponent)]
+        out[key] = plain(_interval_text(lo, hi))
+    out["gos_temperature_pairs"] = plain(len(temp["tau_onset"]))
+    out["gos_temperature_medians_ratio"] = plain(result_temp.std_log10_tau_medians
+                                                 / result_temp.std_log10_r_medians, 3)
+    kl = measured["gos-kl-remainder"]
+    out["gos_kl_random_forward"] = plain(max(kl["ratios"]["forward"]) * 18 * 3**0.5, 4)
+    out["gos_kl_random_reverse"] = plain(max(kl["ratios"]["reverse"]) * 18 * 3**0.5, 4)
+    out["gos_kl_n"] = plain(len(kl["ratios"]["forward"]))
     return out
 
 
-def measurements(*, cases: list[dict[str, float]], matches_body: bool, matches_abstract: bool,
-                 ratios: Sequence[float], jvp: dict[str, Any],
-                 sweeps: Sequence[CheckpointSweepResult], arch: ArchgridResult,
-                 held: SpikeResult, n_test: int, temp: TemperatureResult,
-                 mismatch: dict[int, tuple[float, float]]) -> dict[str, dict[str, Any]]:
+def measurements(*, cases: list[dict[str, float]], matches_body: bool, ratios: Sequence[float],
+                 jvp: Mapping[str, Any], sweeps: Sequence[CheckpointSweepResult],
+                 converged: ConvergedSweepResult, arch: ArchgridResult, held: SpikeResult,
+                 temp: TemperatureResult, mismatch: dict[int, tuple[float, float]],
+                 kl: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The measurement dictionary of every claim of the chapter, keyed by claim id (what
-    :func:`boundbook.core.ledger.report` decides the verdicts from)."""
+    :func:`boundbook.core.ledger.report` decides the verdicts from): exactly the keys of
+    :data:`READS`."""
     onsets = onset_table(sweeps)
-    counts = divergence_counts(arch)
     temperature = {
         "tau_onset": np.asarray(temp.tau_onset).ravel(),
         "delta_a": np.asarray(temp.delta_a).ravel(),
         "temperature": np.repeat(np.asarray(temp.temperatures), len(temp.seeds))}
     temperature["shrink_intervals"] = shrink_intervals(temperature)
     return {
-        "gos-binary-radius": {"cases": cases, "sympy_matches_body": matches_body,
-                              "sympy_matches_abstract": matches_abstract},
-        "gos-multiclass-bound": {"ratios": list(ratios)},
-        "gos-one-jvp": jvp,
+        "gos-binary-radius": {"cases": cases, "sympy_matches_body": matches_body},
+        "gos-multiclass-bound": {"ratios": list(ratios[1:]), "tight_ratio": float(ratios[0])},
+        "gos-one-jvp": {k: jvp[k] for k in READS["gos-one-jvp"]},
         "gos-safe-steps": onsets,
-        "gos-safe-steps-gradient": onsets,
+        "gos-safe-steps-gradient": converged_onsets(converged),
         "gos-collapse-band": onsets,
-        "gos-controller-survives": counts,
-        "gos-clipping-collapses": counts,
-        "gos-spike-held": held_spike_accuracy(held, n_test=n_test),
+        "gos-controller-survives": spike_counts(arch),
+        "gos-clipping-collapses": collapse_counts(arch),
+        "gos-spike-held": held_spike_accuracy(held),
         "gos-temperature": temperature,
+        "gos-temperature-normalises": dict(temperature),
         "gos-hessian-mismatch": {"ratio": {str(k): v[0] for k, v in mismatch.items()}},
+        "gos-kl-bregman": {k: kl[k] for k in READS["gos-kl-bregman"]},
+        "gos-kl-remainder": {k: kl[k] for k in READS["gos-kl-remainder"]},
     }

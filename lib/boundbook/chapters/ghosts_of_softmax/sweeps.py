@@ -36,7 +36,9 @@ from boundbook.numeric.flat import flat_to_params
 from boundbook.problems.data import Split
 from boundbook.problems.models import mlp
 
-__all__ = ["PHASE_R_GRID", "CheckpointSweepResult", "SweepResult", "checkpoint_sweep",
+__all__ = ["CONVERGED_ARCHITECTURES", "PHASE_R_GRID", "CheckpointSweepResult",
+           "ConvergedSweepResult", "SweepResult", "checkpoint_sweep", "converged_sweep",
+           "converged_table",
            "checkpoint_table", "first_crossing", "one_step_sweep"]
 
 Tensor = torch.Tensor
@@ -368,3 +370,144 @@ def checkpoint_table(sweeps: Sequence[CheckpointSweepResult]) -> str:
     rows = [[sw.seed] + [row.get(key, "not reached") for key, _ in CHECKPOINT_COLUMNS]
             for sw in sweeps for row in sw.summary()]
     return markdown_table(rows, ["seed", *(name for _, name in CHECKPOINT_COLUMNS)])
+
+
+#: Architectures of the converged-model sweep: name -> (hidden sizes, layernorm). All GELU;
+#: the linear model has no hidden layer. Small stand-ins for the paper's six (Sec. 6.2).
+CONVERGED_ARCHITECTURES: dict[str, tuple[tuple[int, ...], bool]] = {
+    "linear": ((), False), "mlp": ((128,), False), "mlp+ln": ((128, 128), True)}
+
+
+@dataclass(frozen=True)
+class ConvergedSweepResult(JsonResult):
+    r"""Gradient steps on converged models (paper Sec. 6.2, Figs. 1 and 7), one row per
+    (architecture, seed).
+
+    ``converged[i]``: the convergence criterion (fixed before the run) was met:
+    training accuracy 1 and mean training loss <= ``max_train_loss``, checked every
+    ``check_every`` full-batch Adam steps, at most ``max_steps``; ``steps[i]`` the steps taken;
+    ``train_loss``/``test_accuracy`` there. ``sweeps[i]``: :func:`one_step_sweep` along the
+    normalised gradient on the full training split (``None`` if not converged).
+    """
+
+    architectures: list[str]
+    seeds: list[int]
+    labels: list[str]
+    converged: np.ndarray
+    steps: np.ndarray
+    train_loss: np.ndarray
+    test_accuracy: np.ndarray
+    sweeps: list[SweepResult | None]
+    test_accuracy_after: list[list[float] | None]
+    max_train_loss: float
+    max_steps: int
+    r_grid: np.ndarray
+    threshold: float
+    runtime_s: float
+
+    def onsets(self) -> tuple[list[float], list[str]]:
+        """Gradient onsets of the converged rows and their labels."""
+        pairs = [(float(sw.onset[0]), label) for sw, label in zip(self.sweeps, self.labels,
+                                                                   strict=True)
+                 if sw is not None]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def converged_sweep(
+    split: Split,
+    architectures: Sequence[str] = tuple(CONVERGED_ARCHITECTURES),
+    seeds: Sequence[int] = (0, 1),
+    r_grid: Sequence[float] | np.ndarray = PHASE_R_GRID,
+    lr: float = 0.01,
+    max_train_loss: float = 0.05,
+    max_steps: int = 3000,
+    check_every: int = 25,
+    threshold: float = 1.1,
+    device: torch.device | str = "cpu",
+) -> ConvergedSweepResult:
+    r"""Train each architecture to convergence, then one gradient step at every ``r``.
+
+    Model ``mlp([64, *hidden, 10], "gelu", layernorm)`` of :data:`CONVERGED_ARCHITECTURES`,
+    full-batch ``torch.optim.Adam(lr)`` until the training accuracy is 1 and the mean training
+    loss is at most ``max_train_loss`` (checked every ``check_every`` steps; at most
+    ``max_steps``; a model that does not converge is recorded and not swept).  Then
+    :func:`one_step_sweep` along the normalised negative full-batch gradient (no random
+    directions) on the whole training split, onset = first ``r`` with loss ratio >=
+    ``threshold``; the test accuracy after each step is recorded too (the paper's Fig. 7A).
+    """
+    t0 = time.perf_counter()
+    split = split.to(device)
+    labels, conv, steps, losses, accs, sweeps, after = [], [], [], [], [], [], []
+    for arch in architectures:
+        hidden, layernorm = CONVERGED_ARCHITECTURES[arch]
+        for seed in seeds:
+            model = mlp(layer_sizes(split, hidden), "gelu", layernorm=layernorm, seed=seed,
+                        dtype=split.x_train.dtype, device=device)
+            state: dict[str, float] = {}
+
+            def check(k: int, net: nn.Module, state: dict[str, float] = state) -> bool:
+                if k % check_every:
+                    return False
+                net.eval()
+                with torch.no_grad():
+                    z = net(split.x_train)
+                    state["loss"] = float(mean_ce(z, split.y_train))
+                    state["acc"] = accuracy(z, split.y_train)
+                net.train()
+                return state["acc"] == 1.0 and state["loss"] <= max_train_loss
+
+            n = train_loop(model, split, max_steps, lr, None, seed, callback=check)
+            model.eval()
+            ok = state.get("acc") == 1.0 and state.get("loss", math.inf) <= max_train_loss
+            with torch.no_grad():
+                acc = accuracy(model(split.x_test), split.y_test)
+            labels.append(f"{arch}, seed {seed}, gradient")
+            conv.append(ok)
+            steps.append(n)
+            losses.append(state.get("loss", math.nan))
+            accs.append(acc)
+            if not ok:
+                sweeps.append(None)
+                after.append(None)
+                continue
+            sw = one_step_sweep(model, split, r_grid, n_random=0, seed=seed,
+                                threshold=threshold, device=device)
+            sweeps.append(sw)
+            after.append(_test_accuracy_after(model, split, sw))
+    return ConvergedSweepResult(
+        architectures=list(architectures), seeds=[int(s) for s in seeds], labels=labels,
+        converged=np.array(conv), steps=np.array(steps), train_loss=np.array(losses),
+        test_accuracy=np.array(accs), sweeps=sweeps, test_accuracy_after=after,
+        max_train_loss=float(max_train_loss), max_steps=int(max_steps),
+        r_grid=np.array(r_grid, dtype=float), threshold=float(threshold),
+        runtime_s=time.perf_counter() - t0)
+
+
+def _test_accuracy_after(model: nn.Module, split: Split, sw: SweepResult) -> list[float]:
+    """Test accuracy after the gradient step of ``sw`` at every ``r`` (direction 0: the
+    normalised negative gradient of the training loss, recomputed here)."""
+    params = {k: p.detach() for k, p in params_of(model).items()}
+    v = unit_gradient_direction(model, params, split.x_train, split.y_train, 1.0)
+    dtype = next(iter(params.values())).dtype
+    taus = torch.as_tensor(sw.tau[0], dtype=dtype, device=split.x_train.device)
+    _, acc, _ = losses_along(model, params, v, taus, split.x_test, split.y_test)
+    return [float(x) for x in acc.double().cpu().numpy()]
+
+
+def converged_table(result: ConvergedSweepResult) -> str:
+    """One Markdown row per (architecture, seed): steps to convergence, training loss, test
+    accuracy, rho_a along the gradient, the onset and the test accuracy retained at r = 1."""
+    rows = []
+    j1 = int(np.searchsorted(result.r_grid, 1.0))
+    for i, label in enumerate(result.labels):
+        sw = result.sweeps[i]
+        after = result.test_accuracy_after[i]
+        rows.append([label.removesuffix(", gradient"), int(result.steps[i]),
+                     bool(result.converged[i]), float(result.train_loss[i]),
+                     float(result.test_accuracy[i]),
+                     float(sw.rho_a[0]) if sw is not None else "-",
+                     float(sw.onset[0]) if sw is not None else "-",
+                     after[j1] if after is not None else "-"])
+    return markdown_table(rows, ["model", "steps", "converged", "train loss", "test acc",
+                                 "ρ_a (gradient)", "onset r*",
+                                 f"test acc at r = {result.r_grid[j1]:.2f}"])
