@@ -63,14 +63,18 @@ def claim_findings(evaluations: Sequence[Evaluation]) -> dict[str, Plain]:
 
 
 def statement_markdown(claim: Any) -> str:
-    """A claim's formal statement as a sphinx-proof block labelled with the claim's id:
+    """A claim's formal statement as a sphinx-proof block labelled with the claim id:
 
-    ````{prf:<claim.prf>} <claim.heading or claim.title>
+    ::::{prf:<claim.prf>} <claim.heading or claim.title>
     :label: <claim.id>
     <claim.text>
-    ````
+    ::::
+
+    Colon fences, not backtick fences: a heading may cite (``{cite}`key` ``), and CommonMark
+    does not allow backticks in a backtick fence's info string (the block would silently
+    become a paragraph and swallow the next one).
     """
     if not claim.text.strip():
         raise ValueError(f"claim {claim.id} has no statement text (Claim.text)")
-    return (f"````{{prf:{claim.prf}}} {claim.heading or claim.title}\n:label: {claim.id}\n"
-            f"{claim.text.strip()}\n````\n")
+    return (f"::::{{prf:{claim.prf}}} {claim.heading or claim.title}\n:label: {claim.id}\n"
+            f"{claim.text.strip()}\n::::\n")
