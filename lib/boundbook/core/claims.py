@@ -128,9 +128,6 @@ class Outcome:
     undecided: bool = False
     slack: float | None = None
     equality: float | None = None
-    tight: bool = False
-    """Ignored (migration only: decide() measures tightness from ``slack``); removed once every
-    chapter reports slack."""
 
     def to_dict(self, digits: int) -> dict[str, Any]:
         def r(x: float | None) -> float | str | None:
@@ -206,7 +203,7 @@ class Claim:
             raise ValueError(f"claim {self.id}: family {self.family!r} not in {FAMILIES}")
         for m in self.mutations:
             m.apply(self.constants)  # fails early on a misspelt constant
-        if self.kind and self.kind not in KINDS:  # "" only while a chapter is being migrated
+        if self.kind not in KINDS:
             raise ValueError(f"claim {self.id}: kind {self.kind!r} not in {KINDS}")
         if self.provenance not in PROVENANCES:
             raise ValueError(f"claim {self.id}: provenance {self.provenance!r} not in "
@@ -291,12 +288,7 @@ def within(measured: float, predicted: float, rtol: float) -> bool:
             and abs(measured - predicted) <= rtol * abs(predicted))
 
 
-def is_tight(measured: float, bound: float) -> bool:
-    """Migration only (ignored by decide); removed once every chapter reports slack."""
-    return within(measured, bound, TIGHT_SLACK)
-
-
-def band_outcome(ratios: list[float], band: float, note: str, tight: bool = False) -> Outcome:
+def band_outcome(ratios: list[float], band: float, note: str) -> Outcome:
     """Every measured/predicted ratio lies within ``1 +- band`` (a plateau at a predicted edge).
 
     ``measured`` is the ratio farthest from 1 and ``slack`` its offset from 1. Chapters format
