@@ -10,6 +10,11 @@ Public entry points (imported lazily, so the CLI starts without loading torch):
 - ``critical_step(sharpness)``: 2 / lambda_max, GD's stable-step limit on a quadratic (derived
   in ``boundbook.symbolic.quadratic``, with the SAM and momentum edges);
 - ``step_size_sweep``: a vmapped sweep over step sizes with divergence recorded as data;
+- ``log_norm(J, weights)``, ``gd_contraction_factor(mu, L, eta)``,
+  ``empirical_contraction_rate``: the contraction toolkit (matrix measures in weighted
+  metrics, the sympy-derived GD factor, measured rates with intervals over pairs);
+- ``kalman_update``, ``natural_gradient_step``: one natural-gradient step with unit step on a
+  Gaussian's natural parameters is the Kalman measurement update (linear-Gaussian case);
 - ``Claim``, ``Verdict``, ``decide``, ``report``: the claim framework.
 """
 
@@ -34,6 +39,11 @@ _EXPORTS = {
     "sam_edge": "boundbook.symbolic.quadratic",
     "ema_momentum_edge": "boundbook.symbolic.quadratic",
     "step_size_sweep": "boundbook.numeric.sweep",
+    "log_norm": "boundbook.numeric.contraction",
+    "gd_contraction_factor": "boundbook.numeric.contraction",
+    "empirical_contraction_rate": "boundbook.numeric.contraction",
+    "kalman_update": "boundbook.numeric.tracking",
+    "natural_gradient_step": "boundbook.numeric.tracking",
     "divergence_threshold": "boundbook.numeric.sweep",
     "Claim": "boundbook.core.claims",
     "Verdict": "boundbook.core.claims",

@@ -16,4 +16,15 @@ BOOK: tuple[str, ...] = (
     "adam_edge",
     "muon_stable_step",
     "gfs_sharpness",
+    # Part II: contraction certificates
+    "gd_contraction",
+    "small_gain_nash",
+    "target_networks",
+    "rnn_gradients",
+    "contractive_dynamics",
+    # Part III: tracking errors
+    "drift_tracking",
+    "decentralised_streaming",
+    "lr_schedules_shift",
+    "kalman_natural_gradient",
 )

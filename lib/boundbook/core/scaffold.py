@@ -149,6 +149,8 @@ CLAIMS = (
         statement=r"1 + 1 = 2",
         source=Source(PAPER, "TODO: theorem/equation read in the full text", version="{version}"),
         family="stable-step",
+        kind="identity",  # TODO: identity, bound, threshold or phenomenon
+        provenance="paper",  # TODO: paper (cite where you read it), derived or harness
         constants={{"two": 2.0}},
         check=check_example, control=control_example,
         control_label="the constant 5% larger",

@@ -1,0 +1,1 @@
+"""Chapter package: contractive_dynamics, neural contractive dynamical systems (NCDS)."""

@@ -1,0 +1,1 @@
+"""Chapter package: decentralised_streaming (Decentralised gradient descent with streaming data)."""

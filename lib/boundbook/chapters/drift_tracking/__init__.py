@@ -1,0 +1,1 @@
+"""Chapter package: drift_tracking (Online gradient descent on a drifting target)."""

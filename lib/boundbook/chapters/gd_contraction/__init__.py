@@ -1,0 +1,1 @@
+"""Chapter package: gd_contraction (Gradient descent as a contraction)."""

@@ -1,0 +1,1 @@
+"""Chapter package: kalman_natural_gradient (One natural-gradient step is a Kalman update)."""

@@ -1,0 +1,1 @@
+"""Chapter package: rnn_gradients (Exploding and vanishing gradients in RNNs)."""
