@@ -49,7 +49,7 @@ def _toy_chapter():
     claims = tuple(Claim(id=i, title=i, statement="x", source=Source("2401.00001", "Thm 1"),
                          family="stable-step", constants={"c": 1.0}, check=check,
                          control=control, control_label="c/2", tolerance=Tolerance(0, "-"),
-                         text="$x \\le c$") for i in ("toy-a", "toy-b"))
+                         text="$x \\le c$", kind="bound") for i in ("toy-a", "toy-b"))
 
     @dataclass(frozen=True)
     class Toy(Chapter):
@@ -89,8 +89,11 @@ def test_library_mutation_flips_a_verdict():
     claim = CHAPTER.claim("gos-multiclass-bound")
     good = sr.multiclass_bound_ratios(100, seed=0)
     bad = sr.multiclass_bound_ratios(100, seed=0, radius=lambda a: 1.1 * taylor_radius(a))
-    assert decide(claim, {"ratios": good}).verdict in (Verdict.TIGHT, Verdict.HOLDS)
-    assert decide(claim, {"ratios": bad}).verdict is Verdict.VIOLATED
+    def measured(ratios):  # the constructed equality instance comes first
+        return {"ratios": list(ratios[1:]), "tight_ratio": float(ratios[0])}
+
+    assert decide(claim, measured(good)).verdict in (Verdict.TIGHT, Verdict.HOLDS)
+    assert decide(claim, measured(bad)).verdict is Verdict.VIOLATED
 
 
 def test_shifted_safe_threshold_flips_a_verdict():

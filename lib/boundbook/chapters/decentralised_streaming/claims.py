@@ -7,7 +7,7 @@ lens. Only its abstract and the opening of its introduction could be read (arXiv
 theorem, constant, step condition or experiment of the paper was found. Two statements are
 credited to it (abstract only): the :math:`O(1/t)` tracking of the **DGD fixed point** under
 uniform weights, and the non-zero heterogeneity bias floor. The exact discounted floor and the
-exact bias bound are derived here; the classical DGD results that the CATALOG attached to this
+exact bias bound are derived here; the classical DGD results that our reading notes attached to this
 entry (bias :math:`O(\\alpha G/(1-\\beta_2))`, step :math:`\\alpha < (1+\\lambda_{\\min})/L`) are
 not the paper's and are only used as background.
 
@@ -368,7 +368,7 @@ solve) on random and on equality instances, $\alpha \in \{0.05, 0.1, 0.3\}$.""",
         source=Source("derived", "not a statement of 2605.06971: derived here for scalar "
                       "quadratics with equal curvature; the classical constant-step DGD bias "
                       "order alpha G/(1 - beta_2) (Yuan, Ling, Yin 2016) is background, not the "
-                      "paper's (CATALOG #9 correction)", version="", bibkey=""),
+                      "paper's (our reading notes' correction #9)", version="", bibkey=""),
         family="tracking",
         kind="bound",
         provenance="derived",

@@ -306,7 +306,7 @@ bound $\delta/(1-q)$ is smallest at $\eta = 2/(\mu + L)$, where it is $\delta(\k
                    Mutation("four", 5.0, "4 s^2 -> 5 s^2")),
         digits=4,
         paper_reports="not a paper's statement: the book's derivation (cf. the Kalman-gain "
-                      "schedule of CATALOG #11, which is also ours)",
+                      "schedule of our reading notes (#11), which is also ours)",
     ),
 )
 

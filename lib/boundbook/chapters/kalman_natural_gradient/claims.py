@@ -14,7 +14,8 @@ convention are the book's, stated here:
   :math:`\\Sigma_{k+1}^{-1} = (1-\\beta)\\Sigma_k^{-1} + \\beta(\\Sigma_0^{-1} + H^\\top R^{-1}H)`,
   :math:`m_{k+1} = m_k - \\beta\\Sigma_{k+1}(H^\\top R^{-1}(Hm_k - y) + \\Sigma_0^{-1}(m_k - m_0))`.
   For :math:`\\beta \\ne 1` the companion code uses another form,
-  :math:`\\Sigma_{k+1}^{-1} = \\Sigma_0^{-1} + \\beta H^\\top R^{-1}H` (CATALOG #10's correction);
+  :math:`\\Sigma_{k+1}^{-1} = \\Sigma_0^{-1} + \\beta H^\\top R^{-1}H`
+  (our reading notes' correction #10);
   the two coincide on the first step from the prior and differ afterwards.
 
 Kinds: both claims are ``identity``. The Kalman identity is credited to the paper (abstract);
@@ -161,7 +162,8 @@ for $0 < \beta < 2$, and oscillates at $\beta = 2$. The companion code's form
 $\Sigma_{k+1}^{-1} = \Sigma_0^{-1} + \beta H^\top R^{-1}H$ is not this relaxation: for
 $\beta \ne 1$ its covariance stays at $(\Sigma_0^{-1} + \beta H^\top R^{-1}H)^{-1}$.""",
         source=Source(PAPER, "not a statement of the paper: the book's derivation for "
-                      "step sizes other than 1 (CATALOG #10 correction: state the form used)",
+                      "step sizes other than 1 (our reading notes' correction #10: state the "
+                      "form used)",
                       version=VERSION, bibkey="liu2026nano"),
         family="tracking",
         kind="identity",

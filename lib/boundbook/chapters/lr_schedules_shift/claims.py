@@ -218,7 +218,7 @@ a seed bootstrap interval).""",
         id="lrs-one-over-t-quadratic",
         title="under drift the 1/t schedule's dynamic regret grows like T^2",
         statement=r"\eta_t = \tfrac{1}{t+2}:\ v_t \sim \delta^2 t/3,\ R_T \sim \delta^2T^2/12",
-        heading="The no-shift schedule under drift (derived here; the CATALOG's correction)",
+        heading="The no-shift schedule under drift (derived here; a correction in our notes)",
         prf="proposition",
         text=r"""
 The schedule that is optimal without drift, $\eta_t = 1/(t+2)$ ($v_0 = \sigma^2 = m_4 = 1$),
@@ -227,7 +227,7 @@ $v_t \sim \delta^2 t/3$, so its dynamic regret grows like $\delta^2T^2/12$, quad
 $T$, while the optimal and the constant schedules' regret grows linearly. Measured: the
 log-log slope of the seed-mean instantaneous regret $\tfrac12 e_t^2$ on the last three
 quarters of the run (slope 1 means $R_T \propto T^2$).""",
-        source=Source("derived", "not a statement of 2303.15634: derived here (the CATALOG entry "
+        source=Source("derived", "not a statement of 2303.15634: derived here (our notes' entry "
                       "#11 correction: under drift the 1/t schedule's regret grows "
                       "quadratically, not linearly)", version="", bibkey=""),
         family="tracking",
