@@ -4,6 +4,7 @@ quote."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,22 @@ READS: dict[str, tuple[str, ...]] = {
 check and control read (:func:`boundbook.core.ledger.report` refuses any other)."""
 
 
+RECORD_DIGITS = 10
+"""Significant digits kept for the bounded-run ratios: GD's runs behind them grow to ~1e6
+before they are stopped, and the last bit of a BLAS reduction on them depends on memory
+alignment, so two runs on one machine differed at 1e-15 relative; 10 digits keep records
+byte-identical across reruns and are far finer than any check's tolerance."""
+
+
+def _reproducible(rows: Any) -> list[Any]:
+    """``rows`` (nested lists of floats) rounded to RECORD_DIGITS significant digits."""
+    if isinstance(rows, (list, tuple)) or hasattr(rows, "tolist"):
+        rows = rows.tolist() if hasattr(rows, "tolist") else rows
+        return [_reproducible(r) for r in rows]
+    x = float(rows)
+    return float(f"{x:.{RECORD_DIGITS}g}") if math.isfinite(x) else x
+
+
 def measurements(*, expansion_ok: bool, step2x2_ok: bool, descent: DescentTable,
                  scaling: ScalingResult, bounded: BoundedResult) -> dict[str, dict[str, Any]]:
     """The measurement dictionary of every claim, keyed by claim id."""
@@ -88,10 +105,10 @@ def measurements(*, expansion_ok: bool, step2x2_ok: bool, descent: DescentTable,
         "muon-bounded": {
             "multiples": list(bounded.multiples), "gd_diverged": bounded.gd_diverged,
             "gd_diverged_at": bounded.gd_diverged_at,
-            "muon_max_ratio": bounded.muon_max_ratio,
-            "muon_ceiling_ratio": bounded.muon_ceiling_ratio,
-            "ceiling_over_d0": bounded.ceiling_over_d0,
-            "gd_max_ratio": bounded.gd_max_ratio, "blowup": bounded.blowup},
+            "muon_max_ratio": _reproducible(bounded.muon_max_ratio),
+            "muon_ceiling_ratio": _reproducible(bounded.muon_ceiling_ratio),
+            "ceiling_over_d0": _reproducible(bounded.ceiling_over_d0),
+            "gd_max_ratio": _reproducible(bounded.gd_max_ratio), "blowup": bounded.blowup},
     }
 
 
