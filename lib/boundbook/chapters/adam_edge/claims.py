@@ -34,7 +34,7 @@ PAPER = "2207.14484"
 STEP_RTOL = Tolerance(1e-6, "three rounds of 256-point sweeps bracket the critical step to "
                       "~2e-7 relative; the growth test is exact in float64 once the stable "
                       "modes (|z| <= sqrt(beta1) or beta1) have decayed")
-PLATEAU_BAND = Tolerance(0.15, "the band the catalog proposed before any run: the "
+PLATEAU_BAND = Tolerance(0.15, "the band our reading notes proposed before any run: the "
                          "preconditioned sharpness oscillates around the threshold at the "
                          "AEoS, and the preconditioner itself moves")
 RISE = Tolerance(1.1, "'keeps rising' = the median over the last third of the AEoS window "

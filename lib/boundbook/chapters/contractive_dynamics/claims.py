@@ -142,7 +142,7 @@ CLAIMS = (
         id="ncds-symmetric-part",
         title="the parametrised Jacobian is uniformly negative definite",
         statement=r"mu_2(Jhat(x)) = lambda_max(sym Jhat(x)) <= -eps for every x",
-        source=_source("construction as recorded in the catalog (location not found in v1; "
+        source=_source("construction as recorded in our reading notes (location not found in v1; "
                        "abstract and Sec. 1 opening read)"),
         family="contraction", kind="bound", provenance="derived",
         constants={"field": "ncds", "factor": 1.0},
@@ -164,30 +164,32 @@ singular.""",
         id="ncds-equilibrium",
         title="the integrated field contracts towards its equilibrium at rate eps",
         statement=r"x^T f(x) <= -eps |x|^2 and |x(t)| <= e^{-eps t}|x(0)|",
-        source=_source("not stated in the paper as read: the book's derivation (the "
-                       "'equilibrium contracting' property in the ELCD terminology, "
+        source=_source("abstract only: the architecture 'ensures contraction, and hence, global "
+                       "stability'; the rate eps is the construction's, and the proof of the "
+                       "rate is the book's ('equilibrium contracting' in the ELCD terminology, "
                        "arXiv:2402.08090)"),
-        family="contraction", kind="bound", provenance="derived", monte_carlo=True,
+        family="contraction", kind="bound", provenance="paper", monte_carlo=True,
         constants={"field": "ncds", "factor": 1.0},
         check=check_equilibrium, control=control_equilibrium,
         control_label="the sign-flipped field +J_theta^T J_theta - eps I",
         tolerance=SHARE_BAR,
         mutations=(Mutation("factor", 2.0, "eps -> 2 eps"),),
-        heading="Global exponential stability of the equilibrium (derived)",
+        heading="Global stability of the equilibrium (abstract; rate derived here)",
         text=r"""With $f(x) = \int_0^1 \hat J(x_0 + t(x - x_0))(x - x_0)\,dt$ and
 $f(x_0) = 0$: $(x - x_0)^\top f(x) = \int_0^1 (x-x_0)^\top\hat J(\cdot)(x-x_0)\,dt \le
 -\epsilon\|x - x_0\|^2$, so every trajectory satisfies
 $\|x(t) - x_0\| \le e^{-\epsilon t}\|x(0) - x_0\|$ (any quadrature with positive weights keeps
 this).""",
         prf="proposition",
-        paper_reports="abstract: global stability (as a consequence of contraction)",
+        paper_reports="abstract: 'ensures contraction, and hence, global stability' (no "
+                      "rate stated in what we read)",
     ),
     Claim(
         id="ncds-true-jacobian",
         title="the integrated field's Jacobian is Jhat only when Jhat is a Hessian",
         statement=r"df/dx = Jhat iff Jhat is integrable",
-        source=_source("not in the paper as read: the book's derivation (catalog "
-                       "correction #16)"),
+        source=_source("not in the paper as read: the book's derivation (the correction #16 "
+                       "in our reading notes)"),
         family="contraction", kind="identity", provenance="derived",
         constants={"field": "hessian"},
         check=check_true_jacobian, control=control_true_jacobian,
@@ -229,8 +231,8 @@ $\partial f/\partial x = \hat J$); for the integrated NCDS field in general only
 equilibrium contracts ({prf:ref}`ncds-equilibrium`), because its true Jacobian is not $\hat J$
 ({prf:ref}`ncds-true-jacobian`).""",
         paper_reports="abstract: 'ensures contraction, and hence, global stability'; the "
-                      "catalog's counterexample: a true-Jacobian eigenvalue of +135 and a pair "
-                      "separating 10x",
+                      "counterexample in our reading notes: a true-Jacobian eigenvalue of "
+                      "+135 and a pair separating 10x",
     ),
 )
 

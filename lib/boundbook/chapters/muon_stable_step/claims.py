@@ -35,7 +35,7 @@ PAPER = "2605.13079"
 
 DESCENT_TOL = Tolerance(1e-9, "bisection on float64 losses locates the threshold to ~1e-14 "
                         "relative; 1e-9 is rounding, a 10% change of the constant is caught")
-EXPONENT_TOL = Tolerance(0.15, "fitted log-log exponents, ±0.15 (the catalog's recipe, fixed "
+EXPONENT_TOL = Tolerance(0.15, "fitted log-log exponents, ±0.15 (our reading notes' recipe, fixed "
                          "before measuring); the alternative (sigma_1-scaling) differs by 1")
 BOUNDED = Tolerance(0.0, "GD: the sweep harness's divergence (excess loss > 1e6 x initial "
                     "within the horizon); Muon: the same criterion plus our derived ceiling "

@@ -43,7 +43,7 @@ EDGE_RTOL = Tolerance(1e-6, "three rounds of 256-point sweeps bracket the critic
                       "eigendirections have decayed (after ~100 steps)")
 PLATEAU_BAND = 0.10
 PLATEAU_RTOL = Tolerance(PLATEAU_BAND, "the book's plateau band, the same +-10% as the "
-                         "edge-of-stability chapter (the catalog's recipe proposed +-5%); the "
+                         "edge-of-stability chapter (our reading notes' recipe proposed +-5%); the "
                          "linear-stability edge ignores the oscillation's amplitude. Decided on "
                          "the 95% bootstrap interval (draws resampled) of the mean over draws "
                          "of median plateau sharpness / edge: inside [0.9, 1.1] holds, "

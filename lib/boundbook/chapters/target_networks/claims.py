@@ -156,7 +156,7 @@ CLAIMS = (
         title="k inner steps and a target copy make the affine map A_k",
         statement=r"A_k = (I - \alpha M)^k + (I - (I - \alpha M)^k) M^{-1}\gamma B",
         source=_source("location not found in v3 (abstract only); the book's derivation, "
-                       "the reconstruction recorded in the catalog"),
+                       "the reconstruction recorded in our reading notes"),
         family="contraction", kind="identity", provenance="derived",
         constants={"form": "exact"},
         check=check_composite, control=control_composite,
@@ -230,7 +230,8 @@ overshoots. The simulated iteration stops contracting at both edges.""",
         id="tn-classic-no-rescue",
         title="the one-feature 'w, 2w' example cannot show the rescue",
         statement=r"gamma_TD = gamma_fitted = 5/6; rho(A_k) > 1 for every k when gamma > 5/6",
-        source=_source("not in the paper as read: the book's derivation (catalog correction)"),
+        source=_source("not in the paper as read: the book's derivation (a correction in "
+                       "our reading notes)"),
         family="contraction", kind="threshold", provenance="derived",
         constants={"gamma_c": 5 / 6},
         check=check_classic, control=control_classic,
@@ -247,7 +248,7 @@ $\gamma = 5/6$, and for $\gamma > 5/6$, $A_k - 1 = (1 - q)(\tfrac65\gamma - 1) >
 period: no target period rescues it. In any one-feature problem the two thresholds
 coincide.""",
         prf="proposition",
-        paper_reports="not in the paper as read; the catalog's first plan used this example",
+        paper_reports="not in the paper as read; our reading notes' first plan used this example",
     ),
 )
 
