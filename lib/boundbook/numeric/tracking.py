@@ -488,6 +488,23 @@ def kalman_update(mean: Any, cov: Any, H: Any, R: Any, y: Any
 FORMS = ("natural", "nano-code")
 
 
+def _objective_terms(mean: Any, cov: Any, H: Any, R: Any, y: Any,
+                     prior: tuple[Any, Any] | None) -> tuple[torch.Tensor, ...]:
+    """The pieces of :math:`J(q)` (see :func:`natural_gradient_step`) that both gradient steps
+    use: ``m, P, m0, I, E_q[grad^2 l] = H^T R^-1 H, E_q[grad l] = H^T R^-1 (H m - y), P0^-1``
+    (float64 tensors; the prior defaults to the current ``(m, P)``)."""
+    m, P, H, R, y = (torch.as_tensor(z, dtype=torch.float64) if not torch.is_tensor(z) else z
+                     for z in (mean, cov, H, R, y))
+    m0, P0 = (m, P) if prior is None else (torch.as_tensor(prior[0], dtype=m.dtype),
+                                           torch.as_tensor(prior[1], dtype=m.dtype))
+    eye = torch.eye(P.shape[-1], dtype=P.dtype)
+    Rinv_H = torch.linalg.solve(R, H)
+    hess = H.transpose(-1, -2) @ Rinv_H  # E_q[grad^2 l] = H^T R^-1 H
+    grad = _mv(Rinv_H.transpose(-1, -2), _mv(H, m) - y)  # E_q[grad l]
+    P0inv = torch.linalg.solve(P0, eye)
+    return m, P, m0, eye, hess, grad, P0inv
+
+
 def natural_gradient_step(mean: Any, cov: Any, H: Any, R: Any, y: Any, step: float = 1.0, *,
                           prior: tuple[Any, Any] | None = None, form: str = "natural"
                           ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -524,15 +541,7 @@ def natural_gradient_step(mean: Any, cov: Any, H: Any, R: Any, y: Any, step: flo
     """
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}")
-    m, P, H, R, y = (torch.as_tensor(z, dtype=torch.float64) if not torch.is_tensor(z) else z
-                     for z in (mean, cov, H, R, y))
-    m0, P0 = (m, P) if prior is None else (torch.as_tensor(prior[0], dtype=m.dtype),
-                                           torch.as_tensor(prior[1], dtype=m.dtype))
-    eye = torch.eye(P.shape[-1], dtype=P.dtype)
-    Rinv_H = torch.linalg.solve(R, H)
-    hess = H.transpose(-1, -2) @ Rinv_H  # E_q[grad^2 l] = H^T R^-1 H
-    grad = _mv(Rinv_H.transpose(-1, -2), _mv(H, m) - y)  # E_q[grad l]
-    P0inv = torch.linalg.solve(P0, eye)
+    m, P, m0, eye, hess, grad, P0inv = _objective_terms(mean, cov, H, R, y, prior)
     if form == "natural":
         prec = (1 - step) * torch.linalg.solve(P, eye) + step * (P0inv + hess)
     else:
@@ -550,15 +559,7 @@ def euclidean_gradient_step(mean: Any, cov: Any, H: Any, R: Any, y: Any, step: f
     the coordinates :math:`(m, \\Sigma)`:
     :math:`\\nabla_m J = E_q[\\nabla\\ell] + \\Sigma_0^{-1}(m - m_0)`,
     :math:`\\nabla_\\Sigma J = \\tfrac12(E_q[\\nabla^2\\ell] + \\Sigma_0^{-1} - \\Sigma^{-1})`."""
-    m, P, H, R, y = (torch.as_tensor(z, dtype=torch.float64) if not torch.is_tensor(z) else z
-                     for z in (mean, cov, H, R, y))
-    m0, P0 = (m, P) if prior is None else (torch.as_tensor(prior[0], dtype=m.dtype),
-                                           torch.as_tensor(prior[1], dtype=m.dtype))
-    eye = torch.eye(P.shape[-1], dtype=P.dtype)
-    Rinv_H = torch.linalg.solve(R, H)
-    hess = H.transpose(-1, -2) @ Rinv_H
-    grad = _mv(Rinv_H.transpose(-1, -2), _mv(H, m) - y)
-    P0inv = torch.linalg.solve(P0, eye)
+    m, P, m0, eye, hess, grad, P0inv = _objective_terms(mean, cov, H, R, y, prior)
     g_m = grad + _mv(P0inv, m - m0)
     g_P = 0.5 * (hess + P0inv - torch.linalg.solve(P, eye))
     return m - step * g_m, _sym(P - step * g_P)

@@ -99,23 +99,27 @@ def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
+def _plateau_row(seed: Any, eta: Any, rho: float, x: np.ndarray, done: bool, diverged_at: int,
+                 gd: np.ndarray) -> dict[str, Any]:
+    """One model's plateau row: the method's median / min / max sharpness ``x`` over the
+    plateau window (None unless the run finished, ``done``) and GD's median ``gd``."""
+    return {"seed": int(seed), "eta": eta, "rho": rho,
+            "plateau_median": _finite(np.median(x)) if done else None,
+            "plateau_min": _finite(np.min(x)) if done else None,
+            "plateau_max": _finite(np.max(x)) if done else None,
+            "diverged_at": diverged_at, "gd_plateau_median": _finite(np.median(gd))}
+
+
 def plateau_table(res: TrainingResult, name: str) -> list[dict[str, Any]]:
     """One row per model: the method's median / min / max sharpness over the second half of
     training (None if the run diverged), its radius and step size, and GD's median on the
     same model."""
     r, g = res.index(name), res.index("GD")
     sl = res.plateau()
-    rows = []
-    for s, seed in enumerate(res.seeds):
-        x = res.sharpness[sl, s, r]
-        done = bool(np.isfinite(x).all())
-        rows.append({"seed": int(seed), "eta": float(res.etas[s]), "rho": float(res.rhos[s, r]),
-                     "plateau_median": _finite(np.median(x)) if done else None,
-                     "plateau_min": _finite(np.min(x)) if done else None,
-                     "plateau_max": _finite(np.max(x)) if done else None,
-                     "diverged_at": int(res.diverged_at[s, r]),
-                     "gd_plateau_median": _finite(np.median(res.sharpness[sl, s, g]))})
-    return rows
+    return [_plateau_row(seed, float(res.etas[s]), float(res.rhos[s, r]),
+                         res.sharpness[sl, s, r], bool(np.isfinite(res.sharpness[sl, s, r]).all()),
+                         int(res.diverged_at[s, r]), res.sharpness[sl, s, g])
+            for s, seed in enumerate(res.seeds)]
 
 
 def normalised_table(res: TrainingResult, name: str = "normalised SAM") -> list[dict[str, Any]]:
@@ -155,17 +159,11 @@ def mlp_plateau_table(res: MLPResult, name: str) -> list[dict[str, Any]]:
     initialisation."""
     r, g = res.index(name), res.index("GD")
     sl = res.plateau()
-    rows = []
-    for s, seed in enumerate(res.seeds):
-        x = res.sharpness[sl, s, r]
-        done = bool(np.isfinite(x).all()) and res.diverged_at[s, r] < 0
-        rows.append({"seed": int(seed), "eta": res.eta, "rho": float(res.rhos[r]),
-                     "plateau_median": _finite(np.median(x)) if done else None,
-                     "plateau_min": _finite(np.min(x)) if done else None,
-                     "plateau_max": _finite(np.max(x)) if done else None,
-                     "diverged_at": int(res.diverged_at[s, r]),
-                     "gd_plateau_median": _finite(np.median(res.sharpness[sl, s, g]))})
-    return rows
+    return [_plateau_row(seed, res.eta, float(res.rhos[r]), res.sharpness[sl, s, r],
+                         bool(np.isfinite(res.sharpness[sl, s, r]).all())
+                         and res.diverged_at[s, r] < 0,
+                         int(res.diverged_at[s, r]), res.sharpness[sl, s, g])
+            for s, seed in enumerate(res.seeds)]
 
 
 def _mean_interval(ratios: Sequence[float]) -> list[float] | None:
