@@ -30,7 +30,12 @@ import pytest
 from boundbook.chapters import BOOK
 from boundbook.core.chapter import registry
 from boundbook.core.display import statement_markdown
-from boundbook.core.notebook import SETUP_TEMPLATE, STATEMENTS_TEMPLATE
+from boundbook.core.notebook import (
+    PARAMETERS_TEMPLATE,
+    SETUP_TAGS,
+    SETUP_TEMPLATE,
+    STATEMENTS_TEMPLATE,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib" / "boundbook"
@@ -168,8 +173,12 @@ def test_same_setup_cell_after_parameters(slug):
             and "injected-parameters" not in c.metadata.get("tags", [])]
     params = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, f"{slug}: expected one parameters cell"
+    assert code[params[0]].source == PARAMETERS_TEMPLATE, f"{slug}: non-standard parameters"
+    assert "remove-cell" in code[params[0]].metadata["tags"], f"{slug}: parameters shown"
     assert code[params[0] + 1].source == SETUP_TEMPLATE.format(slug=slug), \
         f"{slug}: the cell after the parameters must be the standard setup cell"
+    assert set(SETUP_TAGS) <= set(code[params[0] + 1].metadata.get("tags", [])), \
+        f"{slug}: the setup cell's code must be collapsed in the HTML"
     for c in nb.cells:
         assert "set_num_threads" not in c.source, f"{slug}: thread settings belong in the library"
 

@@ -21,7 +21,8 @@ from boundbook.core.ledger import ledger_markdown, load_records
 from boundbook.core.runner import execute
 
 CHAPTERS = list(registry())
-VARYING = ("measurements",)  # full-precision numbers; the rounded view is compared instead
+VARYING = ("measurements", "run")  # full-precision numbers (the rounded view is compared
+# instead) and the provenance block (commit, versions, wall time)
 
 
 def committed(chapter: str) -> dict[str, dict]:
@@ -124,7 +125,7 @@ def test_cpu_only_chapter_says_so_and_runs_on_the_cpu(monkeypatch, capsys):
     import boundbook.core.chapter as chapters
     from boundbook.core.params import RunParams
 
-    monkeypatch.setattr(chapters, "validate", lambda m, d, s: RunParams("quick", "cuda", 0))
+    monkeypatch.setattr(chapters, "validate", lambda m, d, s, o=None: RunParams("quick", "cuda", 0))
     cpu_only = [ch for ch in registry().values() if ch.cpu_only]
     assert cpu_only
     run = cpu_only[0].start("quick", "cuda", 0)

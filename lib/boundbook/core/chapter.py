@@ -17,7 +17,13 @@ from pathlib import Path
 from boundbook.chapters import BOOK
 from boundbook.core import paths
 from boundbook.core.claims import Claim
-from boundbook.core.params import ParameterError, RunParams, check_memory, validate
+from boundbook.core.params import (
+    ParameterError,
+    RunParams,
+    check_memory,
+    coerce_overrides,
+    validate,
+)
 
 CHAPTER_MODULES: tuple[str, ...] = BOOK
 """Chapters in book order (``boundbook.chapters.BOOK``; _toc.yml follows it)."""
@@ -32,6 +38,10 @@ class Chapter:
     memory_gib: Mapping[str, float] = field(default_factory=lambda: {"quick": 1.0, "full": 4.0})
     cpu_only: str = ""
     """Non-empty when the chapter always computes on the CPU: the reason, shown to the user."""
+    timeout_s: Mapping[str, float] = field(
+        default_factory=lambda: {"quick": 900.0, "full": 4 * 3600.0})
+    """Execution limit of the whole chapter per mode (generous: about 15x the quick-mode time
+    on two cores); ``boundbook run --timeout`` overrides it."""
 
     @property
     def notebook(self) -> Path:
@@ -43,10 +53,24 @@ class Chapter:
                 return c
         raise KeyError(f"chapter {self.slug} has no claim {claim_id!r}")
 
+    def settings_factory(self):
+        """The chapter's ``protocol.settings(mode, seed)``, or None for a chapter without a
+        protocol module (the tests' toy chapters)."""
+        try:
+            protocol = importlib.import_module(f"boundbook.chapters.{self.slug}.protocol")
+        except ModuleNotFoundError:
+            return None
+        return getattr(protocol, "settings", None)
+
     def start(self, mode: object = "quick", device: object = "auto",
-              seed: object = 0) -> RunParams:
-        """Validate a run's parameters (and the memory guard) before any computation."""
-        run = validate(mode, device, seed)
+              seed: object = 0, overrides: object = None) -> RunParams:
+        """Validate a run's parameters, the overrides of its settings and the memory guard,
+        before any computation."""
+        run = validate(mode, device, seed, overrides)
+        if run.overrides:
+            factory = self.settings_factory()
+            base = factory(run.mode, run.seed) if factory else None
+            run = replace(run, overrides=coerce_overrides(base, run.overrides))
         if self.cpu_only and run.device != "cpu":
             print(f"note: {self.slug} computes on the CPU ({self.cpu_only}); "
                   f"device {run.device!r} is not used")

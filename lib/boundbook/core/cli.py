@@ -1,4 +1,4 @@
-"""The ``boundbook`` command: list, run, ledger, mutate, build.
+"""The ``boundbook`` command: list, run, sweep, ledger, mutate, new, build.
 
 Every option is validated before any computation; a bad value exits with status 2 and one
 line naming the parameter, the value and what is allowed. A chapter that raises makes the
@@ -59,16 +59,71 @@ def _out_dir(text: str) -> Path:
     return p
 
 
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"invalid --timeout {text!r}: allowed a positive number of seconds")
+    return value
+
+
+def _override_file(text: str) -> Path:
+    p = Path(text)
+    if not p.is_file():
+        raise argparse.ArgumentTypeError(f"invalid -f {text!r}: allowed a YAML or JSON file of "
+                                         "settings")
+    return p
+
+
+def _key_value(text: str) -> str:
+    key, eq, _ = text.partition("=")
+    if not eq or not key.strip():
+        raise argparse.ArgumentTypeError(
+            f"invalid -p {text!r}: allowed key=value (see `boundbook list --params CHAPTER`)")
+    return text
+
+
+def read_overrides(pairs: Sequence[str] | None, file: Path | None) -> dict[str, object]:
+    """``-f FILE`` (a YAML/JSON mapping) then ``-p key=value`` pairs (strings, typed later
+    against the chapter's settings)."""
+    out: dict[str, object] = {}
+    if file is not None:
+        import yaml
+
+        try:
+            data = yaml.safe_load(file.read_text())
+        except yaml.YAMLError as err:
+            raise ParameterError("-f", str(file), f"a YAML mapping of settings ({err})".replace(
+                "\n", " ")) from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ParameterError("-f", str(file), "a YAML mapping of settings")
+        out.update({str(k): v for k, v in data.items()})
+    for pair in pairs or ():
+        key, _, value = pair.partition("=")
+        out[key.strip()] = value
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="boundbook", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("list", help="chapters and their claims (id, family, statement)",
-                   description="List every chapter and its claims.")
+    ls = sub.add_parser("list", help="chapters and their claims (id, family, statement)",
+                        description="List every chapter and its claims; with --params, a "
+                        "chapter's settings (what -p can override), their defaults and meaning.")
+    ls.add_argument("--params", metavar="CHAPTER", default=None,
+                    help="print this chapter's settings instead")
 
     r = sub.add_parser("run", help="execute chapters with papermill",
-                       description="Execute chapters. Quick mode refreshes the committed "
-                       "notebooks in place; full mode writes to --out (default _build/runs/full).")
+                       description="Execute chapters. Only quick mode with seed 0 and default "
+                       "settings refreshes the committed notebooks and ledger; any other run "
+                       "writes to its run folder _build/runs/<chapter>/<mode>-seed<N>[-<hash>] "
+                       "(or --out).")
     r.add_argument("chapters", nargs="*", metavar="CHAPTER",
                    help="chapter slugs (default: all; see `boundbook list`)")
     r.add_argument("--mode", type=_choice("--mode", MODES), default="quick",
@@ -77,13 +132,46 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto picks cuda when a GPU is present")
     r.add_argument("--seed", type=_seed, default=0, help="non-negative integer seed")
     r.add_argument("--out", type=_out_dir, default=None,
-                   help="folder for executed notebooks and records (full mode default: "
-                   "_build/runs/full; quick mode default: in place)")
+                   help="folder for the executed notebooks and records (default: the run "
+                   "folder; in place only for the default quick run)")
+    r.add_argument("-p", dest="params", action="append", type=_key_value, metavar="KEY=VALUE",
+                   help="override a setting (repeatable; lists comma-separated)")
+    r.add_argument("-f", dest="params_file", type=_override_file, metavar="FILE",
+                   help="a YAML file of settings to override")
+    r.add_argument("--timeout", type=_timeout, default=None,
+                   help="seconds the whole chapter may run (default: the chapter's limit)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    sw = sub.add_parser("sweep", help="run a chapter over seeds and settings on Dask",
+                        description="Execute one chapter for every (seed, settings) of a grid "
+                        "on Dask distributed (a LocalCluster on 127.0.0.1, or --scheduler), "
+                        "each run into its own folder; then print the combined ledger.")
+    sw.add_argument("chapter", metavar="CHAPTER")
+    sw.add_argument("--seeds", default="0", help="e.g. 0-31 or 0,3,7 (default 0)")
+    sw.add_argument("-p", dest="params", action="append", type=_key_value,
+                    metavar="KEY=V1,V2", help="alternatives of a setting (repeatable; for a "
+                    "list-valued setting separate alternatives with ';')")
+    sw.add_argument("-f", dest="params_file", type=_override_file, metavar="FILE",
+                    help="a YAML file of settings fixed for every task")
+    sw.add_argument("--mode", type=_choice("--mode", MODES), default="quick")
+    sw.add_argument("--device", type=_choice("--device", DEVICES), default="auto")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, default=2,
+                       help="local worker processes, one thread each (default 2)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    sw.add_argument("--timeout", type=_timeout, default=None,
+                    help="seconds each run may take (default: the chapter's limit)")
+    sw.add_argument("--retries", type=_nonneg_int, default=1,
+                    help="restarts of a task whose worker died (default 1)")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     led = sub.add_parser("ledger", help="every claim's record; rewrites book/ledger.md",
-                         description="Print the ledger and rewrite book/ledger.md.")
+                         description="Print the ledger and rewrite book/ledger.md; with --runs, "
+                         "read run folders instead and combine their verdicts over seeds.")
     led.add_argument("--json", action="store_true", help="print the records as JSON")
+    led.add_argument("--runs", nargs="+", type=Path, metavar="DIR", default=None,
+                     help="run folders (or folders of them, e.g. _build/runs/gd_quadratic)")
 
     m = sub.add_parser("mutate", help="re-decide claims under mutated bounds",
                        description="Re-decide every claim under each registered mutation of "
@@ -109,6 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"invalid --workers {text!r}: allowed an integer >= 1")
+    return int(text)
+
+
+def _nonneg_int(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid --retries {text!r}: allowed an integer >= 0")
+    return int(text)
+
+
 def _chapters(names: Sequence[str]):
     from boundbook.core.chapter import get, registry
 
@@ -117,9 +217,14 @@ def _chapters(names: Sequence[str]):
     return [get(n) for n in names]
 
 
-def cmd_list(_: argparse.Namespace) -> int:
-    from boundbook.core.chapter import registry
+def cmd_list(args: argparse.Namespace) -> int:
+    from boundbook.core.chapter import get, registry
 
+    if getattr(args, "params", None):
+        from boundbook.core.settings_doc import describe_settings
+
+        print(describe_settings(get(args.params)))
+        return 0
     for ch in registry().values():
         where = "  [CPU only]" if ch.cpu_only else ""
         print(f"{ch.slug}  ({ch.title}, arXiv:{ch.paper}){where}")
@@ -134,17 +239,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from boundbook.core.runner import ChapterFailed, execute
 
     chapters = _chapters(args.chapters)
-    if args.mode == "quick" and args.out is None:
-        out = None
-    else:
-        out = args.out or paths.root() / "_build" / "runs" / args.mode
-    runs = [(ch, ch.start(args.mode, args.device, args.seed)) for ch in chapters]
+    overrides = read_overrides(getattr(args, "params", None), getattr(args, "params_file", None))
+    if overrides and len(chapters) != 1:
+        raise ParameterError("-p", ", ".join(overrides), "overrides for one chapter at a time")
+    runs = [(ch, ch.start(args.mode, args.device, args.seed, overrides)) for ch in chapters]
     results = []
     bar = tqdm(runs, desc="chapters", unit="chapter", disable=args.no_progress, file=sys.stderr)
     for ch, run in bar:
         bar.set_postfix_str(ch.slug)
         try:
-            results.append(execute(ch, run.mode, run.device, run.seed, out))
+            results.append(execute(ch, run, out=args.out,
+                                   timeout=getattr(args, "timeout", None)))
         except ChapterFailed as err:
             bar.close()
             print(f"boundbook run: {err}", file=sys.stderr)
@@ -160,8 +265,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from boundbook.core.chapter import get
+    from boundbook.core.runs import combine, find_records, runs_table
+    from boundbook.core.sweep import describe_failure, parse_grid, parse_seeds, run_sweep, tasks
+
+    chapter = get(args.chapter)
+    seeds = parse_seeds(args.seeds)
+    factory = chapter.settings_factory()
+    defaults = factory(args.mode, 0) if factory else None
+    grid = parse_grid(args.params or (), defaults)
+    fixed = read_overrides(None, args.params_file)
+    task_list = tasks(chapter, args.mode, args.device, seeds, grid, fixed)  # validates all
+    where = args.scheduler or f"a LocalCluster of {args.workers} workers on 127.0.0.1"
+    print(f"sweep {chapter.slug}: {len(task_list)} runs on {where}", file=sys.stderr)
+    res = run_sweep(chapter, task_list, args.mode, args.device, workers=args.workers,
+                    scheduler=args.scheduler, timeout=args.timeout, retries=args.retries,
+                    progress=not args.no_progress)
+    for task, text in res.failed:
+        print(describe_failure(chapter.slug, task, text), file=sys.stderr)
+    folders = [f for f in res.folders() if f.is_dir()]
+    if folders:
+        print(runs_table(combine(find_records(folders))))
+    print(f"{len(res.done)} ran, {len(res.skipped)} already complete (skipped), "
+          f"{len(res.failed)} failed; run folders under {paths.runs() / chapter.slug}")
+    return 1 if res.failed else 0
+
+
 def cmd_ledger(args: argparse.Namespace) -> int:
     from boundbook.core.ledger import write_ledger
+
+    if getattr(args, "runs", None):
+        from boundbook.core.runs import combine, find_records, runs_table
+
+        try:
+            claims = combine(find_records(args.runs))
+        except (FileNotFoundError, ValueError) as err:
+            print(f"boundbook ledger: {err}", file=sys.stderr)
+            return 2
+        if not claims:
+            print("boundbook ledger: no records under " + ", ".join(map(str, args.runs)),
+                  file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps([c.to_dict() for c in claims], indent=1))
+        else:
+            print(runs_table(claims))
+        return 0
 
     records = write_ledger()
     if args.json:
@@ -220,7 +370,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if not args.skip_run:
         rc = cmd_run(argparse.Namespace(chapters=[], mode="quick", device=args.device,
-                                        seed=args.seed, out=None, no_progress=False))
+                                        seed=args.seed, out=None, no_progress=False,
+                                        params=None, params_file=None, timeout=None))
         if rc:
             return rc
     write_ledger()
@@ -244,8 +395,8 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # a killed run cleans up like Ctrl-C
-    handlers = {"list": cmd_list, "run": cmd_run, "ledger": cmd_ledger, "mutate": cmd_mutate,
-                "new": cmd_new, "build": cmd_build}
+    handlers = {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "ledger": cmd_ledger,
+                "mutate": cmd_mutate, "new": cmd_new, "build": cmd_build}
     try:
         return handlers[args.command](args)
     except ParameterError as err:

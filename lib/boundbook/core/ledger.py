@@ -7,7 +7,13 @@
 2. decides every claim's verdict (:func:`boundbook.core.claims.decide`) and runs its mutations,
 3. prints a deterministic table (no timings, no addresses; numbers rounded to each claim's
    significant digits),
-4. writes ``<records>/<chapter>/<claim id>.json`` atomically.
+4. writes ``<records>/<chapter>/<claim id>.json`` atomically, each with its provenance block
+   (:mod:`boundbook.core.provenance`).
+
+Where the records go is the runner's decision, which it passes in ``BOUNDBOOK_RECORDS`` (a
+staging folder it publishes from). With no runner (plain papermill, Jupyter's "Run all")
+``report`` writes to the run's own folder, ``_build/runs/<chapter>/<mode>-seed<N>[-<hash>]/``,
+and says so: only ``boundbook run`` publishes into the committed ``ledger/records``.
 
 ``write_ledger`` gathers all records into ``book/ledger.md`` (and returns them for ``--json``).
 """
@@ -26,6 +32,7 @@ from typing import Any
 from boundbook.core import paths
 from boundbook.core.claims import Evaluation, decide, mutate, round_sig
 from boundbook.core.params import RunParams
+from boundbook.core.provenance import RUN_KEY, collect
 
 
 def to_jsonable(x: Any) -> Any:
@@ -102,6 +109,7 @@ def make_record(ev: Evaluation, chapter: str, run: RunParams,
         "mode": run.mode,
         "seed": run.seed,
         "measurements": measurements,
+        RUN_KEY: collect(run),
     }
 
 
@@ -117,10 +125,21 @@ def report(chapter: Any, measurements: Mapping[str, Mapping[str, Any]], run: Run
     records = [make_record(ev, ch.slug, run, cached[ev.claim.id]) for ev in evaluations]
     if show:
         print(verdict_table(records))
-    out = (records_dir or paths.records()) / ch.slug
+    out = (records_dir or records_target(ch.slug, run)) / ch.slug
     for rec in records:
         atomic_write_text(out / f"{rec['id']}.json", json.dumps(rec, indent=1) + "\n")
     return evaluations
+
+
+def records_target(slug: str, run: RunParams) -> Path:
+    """Where :func:`report` writes: the runner's staging folder (``BOUNDBOOK_RECORDS``), or
+    with no runner the run folder's ``records/`` (announced on stdout)."""
+    if os.environ.get("BOUNDBOOK_RECORDS"):
+        return paths.records()
+    folder = paths.run_folder(slug, run.tag) / "records"
+    print(f"records written to {folder / slug} (a run folder: only `boundbook run` in quick "
+          "mode with seed 0 and default settings updates the committed ledger)")
+    return folder
 
 
 class MeasurementError(ValueError):

@@ -5,15 +5,17 @@ Every chapter opens the same way (``tests/test_architecture.py`` checks it)::
     from boundbook.core.notebook import show_statements
     show_statements("<slug>")                  # the claims' formal statements, from claims.py
 
-then the ``parameters`` cell (``mode``, ``device``, ``seed``) and the setup cell::
+then the ``parameters`` cell (``mode``, ``device``, ``seed``, ``overrides``: the settings to
+change, as JSON text; :data:`PARAMETERS_TEMPLATE`, tagged ``parameters`` and ``remove-cell``)
+and the setup cell (tagged ``hide-input``)::
 
     %matplotlib inline
     from boundbook.chapters.<slug> import claims, derivation, experiment, figures, protocol
     from boundbook.core.notebook import glue_all, report, show
 
-    run = claims.CHAPTER.start(mode, device, seed)  # validates; one line per bad value
-    cfg = protocol.settings(run.mode, run.seed)     # this mode's settings (frozen dataclass)
-    print(f"mode={run.mode} device={run.device} seed={run.seed}")
+    run = claims.CHAPTER.start(mode, device, seed, overrides)  # validates; one line per bad value
+    cfg = run.settings(protocol.settings)  # this mode's settings, with the overrides applied
+    print(f"mode={run.mode} device={run.device} seed={run.seed} overrides={run.overrides}")
 
 It imports nothing heavy at module level (IPython and MyST-NB only inside the functions).
 """
@@ -26,23 +28,33 @@ from typing import Any
 from boundbook.core.display import markdown_table, paper_vs_measured, statement_markdown
 from boundbook.core.ledger import report
 
-__all__ = ["SETUP_TEMPLATE", "STATEMENTS_TEMPLATE", "glue_all", "report", "show",
-           "show_paper_vs_measured", "show_statements"]
+__all__ = ["PARAMETERS_TEMPLATE", "SETUP_TAGS", "SETUP_TEMPLATE", "STATEMENTS_TEMPLATE",
+           "glue_all", "report", "show", "show_paper_vs_measured", "show_statements"]
 
 STATEMENTS_TEMPLATE = '''from boundbook.core.notebook import show_statements
 
 show_statements("{slug}")'''
 """The first code cell of every chapter (tagged ``remove-input``)."""
 
+PARAMETERS_TEMPLATE = '''mode = "quick"
+device = "auto"
+seed = 0
+overrides = "{}"'''
+"""The ``parameters`` cell: papermill replaces these; ``overrides`` is a JSON object of
+settings (``boundbook run CHAPTER -p key=value`` fills it)."""
+
 SETUP_TEMPLATE = '''%matplotlib inline
 %config InlineBackend.figure_formats = ["png"]
 from boundbook.chapters.{slug} import claims, derivation, experiment, figures, protocol
 from boundbook.core.notebook import glue_all, report, show
 
-run = claims.CHAPTER.start(mode, device, seed)  # validates; a bad value stops here, in one line
-cfg = protocol.settings(run.mode, run.seed)  # this mode's settings (a frozen dataclass)
-print(f"mode={{run.mode}} device={{run.device}} seed={{run.seed}}")'''
+run = claims.CHAPTER.start(mode, device, seed, overrides)  # validates; a bad value stops here
+cfg = run.settings(protocol.settings)  # this mode's settings, with any overrides applied
+print(f"mode={{run.mode}} device={{run.device}} seed={{run.seed}} overrides={{run.overrides}}")'''
 """The setup cell of every chapter, right after the ``parameters`` cell."""
+
+SETUP_TAGS = ("hide-input",)
+"""The setup cell's tags: its code is collapsed in the HTML (its one line of output shows)."""
 
 
 def show_statements(slug: str) -> None:

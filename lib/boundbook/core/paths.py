@@ -36,3 +36,16 @@ def records() -> Path:
 
 def book() -> Path:
     return root() / "book"
+
+
+def runs() -> Path:
+    """Root of the run folders (``_build/runs``; ``BOUNDBOOK_RUNS`` overrides it)."""
+    env = os.environ.get("BOUNDBOOK_RUNS")
+    return Path(env) if env else root() / "_build" / "runs"
+
+
+def run_folder(chapter: str, tag: str) -> Path:
+    """Where a run that is not the committed one writes its notebook and records:
+    ``_build/runs/<chapter>/<tag>`` with ``tag`` = ``<mode>-seed<N>[-<hash of overrides>]``
+    (:attr:`boundbook.core.params.RunParams.tag`)."""
+    return runs() / chapter / tag

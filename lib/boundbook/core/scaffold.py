@@ -77,7 +77,12 @@ def scaffold(slug: str, title: str, arxiv: str, root: Path | None = None) -> lis
 def _write_notebook(path: Path, values: dict[str, str]) -> None:
     import nbformat
 
-    from boundbook.core.notebook import SETUP_TEMPLATE, STATEMENTS_TEMPLATE
+    from boundbook.core.notebook import (
+        PARAMETERS_TEMPLATE,
+        SETUP_TAGS,
+        SETUP_TEMPLATE,
+        STATEMENTS_TEMPLATE,
+    )
 
     v = values
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
@@ -89,8 +94,8 @@ def _write_notebook(path: Path, values: dict[str, str]) -> None:
            "**In plain words.** TODO: what the paper claims, in two or three sentences."),
         md("## The claims\n\nEach statement below is rendered from the chapter's `claims.py`."),
         code(STATEMENTS_TEMPLATE.format(slug=v["slug"]), metadata={"tags": ["remove-input"]}),
-        code('mode = "quick"\ndevice = "auto"\nseed = 0', metadata={"tags": ["parameters"]}),
-        code(SETUP_TEMPLATE.format(slug=v["slug"])),
+        code(PARAMETERS_TEMPLATE, metadata={"tags": ["parameters", "remove-cell"]}),
+        code(SETUP_TEMPLATE.format(slug=v["slug"]), metadata={"tags": list(SETUP_TAGS)}),
         md("## 1. The derivation\n\nTODO: the sympy derivation, compared exactly with the "
            "paper's formula."),
         code("derived = derivation.example_identity()\nprint(f\"derived == printed (exact): "
