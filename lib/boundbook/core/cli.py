@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a YAML file of settings to override")
     r.add_argument("--timeout", type=_timeout, default=None,
                    help="seconds the whole chapter may run (default: the chapter's limit)")
+    r.add_argument("--force", action="store_true",
+                   help="execute even when the cache says the committed outputs are current")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sw = sub.add_parser("sweep", help="run a chapter over seeds and settings on Dask",
@@ -192,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "mode, write the ledger, build _build/html with jupyter-book.")
     b.add_argument("--skip-run", action="store_true",
                    help="build from the committed notebooks without executing them")
+    b.add_argument("--force", action="store_true",
+                   help="execute every chapter even when cached (see boundbook.core.cache)")
     b.add_argument("--seed", type=_seed, default=0)
     b.add_argument("--device", type=_choice("--device", DEVICES), default="auto")
     return p
@@ -248,14 +252,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     for ch, run in bar:
         bar.set_postfix_str(ch.slug)
         try:
-            results.append(execute(ch, run, out=args.out,
-                                   timeout=getattr(args, "timeout", None)))
+            results.append(execute(ch, run, out=args.out, timeout=getattr(args, "timeout", None),
+                                   force=getattr(args, "force", False)))
         except ChapterFailed as err:
             bar.close()
             print(f"boundbook run: {err}", file=sys.stderr)
             return 1
     bar.close()
     for res in results:
+        if res.cached:
+            print(f"{res.chapter}: not executed ({res.cached}); {len(res.verdicts)} claims")
+            continue
         counts: dict[str, int] = {}
         for v in res.verdicts.values():
             counts[v] = counts.get(v, 0) + 1
@@ -371,7 +378,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not args.skip_run:
         rc = cmd_run(argparse.Namespace(chapters=[], mode="quick", device=args.device,
                                         seed=args.seed, out=None, no_progress=False,
-                                        params=None, params_file=None, timeout=None))
+                                        params=None, params_file=None, timeout=None,
+                                        force=getattr(args, "force", False)))
         if rc:
             return rc
     write_ledger()

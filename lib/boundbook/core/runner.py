@@ -57,6 +57,8 @@ class ChapterRun:
     notebook: Path
     verdicts: dict[str, str]
     records: Path | None = None
+    cached: str = ""
+    """Non-empty when the execution was skipped (:mod:`boundbook.core.cache`): why."""
 
 
 def _describe_failure(err: BaseException) -> str:
@@ -88,11 +90,15 @@ def done_marker(notebook: Path) -> Path:
 
 def execute(chapter: Chapter, mode: str | RunParams, device: str = "cpu", seed: int = 0,
             out: Path | None = None, *, overrides: Mapping[str, Any] | None = None,
-            timeout: float | None = None) -> ChapterRun:
+            timeout: float | None = None, force: bool = False) -> ChapterRun:
     """Run one chapter (parameters already validated: pass ``chapter.start(...)``'s result,
     or mode, device and seed). See the module docstring. ``timeout`` (default: the chapter's
-    ``timeout_s`` for the mode) bounds the whole execution."""
+    ``timeout_s`` for the mode) bounds the whole execution. The default run is skipped when the
+    cache says its committed outputs are current and verified (:mod:`boundbook.core.cache`),
+    unless ``force``."""
     import papermill
+
+    from boundbook.core import cache
 
     run = mode if isinstance(mode, RunParams) else RunParams(mode, device, seed,
                                                               dict(overrides or {}))
@@ -100,6 +106,13 @@ def execute(chapter: Chapter, mode: str | RunParams, device: str = "cpu", seed: 
     if not src.exists():
         raise ChapterFailed(chapter.slug, f"notebook {src} does not exist")
     dest, records_home = destination(chapter, run, out)
+    committed = dest == src and records_home == paths.records()
+    key = cache.chapter_key(chapter.slug, src, run)
+    if committed and not force:
+        ok, why = cache.fresh(chapter.slug, src, run)
+        if ok and (records_home / chapter.slug).is_dir():
+            return ChapterRun(chapter.slug, 0.0, dest, _verdicts(records_home / chapter.slug),
+                              records_home / chapter.slug, cached=why)
     limit = float(timeout if timeout is not None else chapter.timeout_s.get(run.mode, 3600.0))
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{src.stem}.", suffix=".ipynb")
@@ -130,7 +143,7 @@ def execute(chapter: Chapter, mode: str | RunParams, device: str = "cpu", seed: 
             raise ChapterFailed(chapter.slug, "it ran, but its report() wrote no records")
         publish_records(produced, records_home / chapter.slug,
                         keep_unchanged=records_home == paths.records())
-        normalise_notebook(tmp_nb)
+        normalise_notebook(tmp_nb, key=key)
         shutil.copymode(src, tmp_nb)  # mkstemp made it 0600; keep the notebook's own mode
         if dest.exists() and same_results(dest, tmp_nb):
             tmp_nb.unlink()  # unchanged: leave the committed file (and its mtime) alone
@@ -146,10 +159,7 @@ def execute(chapter: Chapter, mode: str | RunParams, device: str = "cpu", seed: 
     finally:
         tmp_nb.unlink(missing_ok=True)
         shutil.rmtree(tmp_records, ignore_errors=True)
-    verdicts = {}
-    for p in sorted((records_home / chapter.slug).glob("*.json")):
-        rec: dict[str, Any] = json.loads(p.read_text())
-        verdicts[rec["id"]] = rec["verdict"]
+    verdicts = _verdicts(records_home / chapter.slug)
     result = ChapterRun(chapter.slug, seconds, dest, verdicts, records_home / chapter.slug)
     if dest != src:
         atomic_write_json(done_marker(dest), {
@@ -157,6 +167,14 @@ def execute(chapter: Chapter, mode: str | RunParams, device: str = "cpu", seed: 
             "overrides": to_json(run.overrides), "seconds": round(seconds, 2),
             "verdicts": verdicts})
     return result
+
+
+def _verdicts(folder: Path) -> dict[str, str]:
+    out = {}
+    for p in sorted(folder.glob("*.json")):
+        rec: dict[str, Any] = json.loads(p.read_text())
+        out[rec["id"]] = rec["verdict"]
+    return out
 
 
 class _Deadline:
@@ -239,7 +257,7 @@ VOLATILE_CELL_METADATA = ("papermill", "execution")
 """Cell metadata that changes on every execution (timestamps, durations)."""
 
 
-def normalise_notebook(path: Path) -> None:
+def normalise_notebook(path: Path, key: str | None = None) -> None:
     """Strip what changes on every execution although the results do not: the notebook's
     ``papermill`` metadata (start/end times, durations, input and output paths) and each cell's
     ``papermill`` and ``execution`` metadata (kernel timestamps); the injected-parameters cell
@@ -249,6 +267,8 @@ def normalise_notebook(path: Path) -> None:
 
     nb = nbformat.read(str(path), as_version=4)
     nb.metadata.pop("papermill", None)
+    if key is not None:  # what produced these outputs (boundbook.core.cache)
+        nb.metadata["boundbook"] = {"key": key}
     for cell in nb.cells:
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
