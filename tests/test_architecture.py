@@ -36,6 +36,7 @@ from boundbook.core.notebook import (
     SETUP_TEMPLATE,
     STATEMENTS_TEMPLATE,
 )
+from boundbook.core.settings_doc import rerun_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib" / "boundbook"
@@ -158,7 +159,10 @@ def test_statements_are_written_once(slug):
              and c.source == STATEMENTS_TEMPLATE.format(slug=slug)]
     assert len(cells) == 1, f"{slug}: expected one statements cell"
     assert "remove-input" in cells[0].metadata.get("tags", [])
-    rendered = "".join(o.get("data", {}).get("text/markdown", "") for o in cells[0].outputs)
+    outputs = [o.get("data", {}).get("text/markdown", "") for o in cells[0].outputs]
+    assert len(outputs) == 2 and outputs[1] == rerun_markdown(registry()[slug]), \
+        f"{slug}: the statements cell must end with the current rerun box (rerun)"
+    rendered = outputs[0]
     chapter = registry()[slug]
     expected = "\n".join(statement_markdown(c) for c in chapter.claims)
     assert rendered == expected, f"{slug}: committed statements differ from claims.py (rerun)"

@@ -17,7 +17,7 @@ import pytest
 from boundbook.core import cache, paths
 from boundbook.core.chapter import registry
 from boundbook.core.claims import mutate
-from boundbook.core.ledger import ledger_markdown, load_records
+from boundbook.core.ledger import ledger_figures, ledger_markdown, load_records
 from boundbook.core.runner import execute
 
 CHAPTERS = list(registry())
@@ -89,8 +89,11 @@ def test_every_claim_has_a_negative_control_that_fails():
 
 def test_ledger_page_is_current(root):
     """book/ledger.md is what `boundbook ledger` writes from the committed records."""
+    records = load_records(root / "ledger" / "records")
     page = (root / "book" / "ledger.md").read_text()
-    assert page == ledger_markdown(load_records(root / "ledger" / "records"))
+    assert page == ledger_markdown(records)
+    for rel, svg in ledger_figures(records).items():
+        assert (root / "book" / rel).read_text() == svg, f"book/{rel} is stale"
 
 
 def test_no_nan_in_any_record(root):

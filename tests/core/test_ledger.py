@@ -111,3 +111,33 @@ def test_ledger_markdown_lists_every_claim(root):
         for c in ch.claims:
             assert f"### {c.id}" in page
     assert "Mutations caught" in page
+
+
+def test_ledger_page_groups_by_part_with_badges_and_links(root):
+    from boundbook.core.ledger import BADGES, book_parts
+
+    records = load_records(root / "ledger" / "records")
+    page = ledger_markdown(records)
+    for r in records:  # one table row per claim, with its badge and its statement link
+        rows = [ln for ln in page.splitlines()
+                if ln.startswith(f"| {{prf:ref}}`{r['id']} <{r['id']}>` | ")]
+        assert len(rows) == 1, r["id"]
+        assert f"{{bdg-{BADGES[r['verdict']]}}}`{r['verdict']}`" in rows[0]
+        assert f"(#ledger-{r['id']})" in rows[0]
+    for caption, _ in book_parts():
+        assert f"### {caption}" in page
+    paper = page.index("## Claims of the papers")
+    own = page.index("## The book's own derivations")
+    assert paper < own < page.index("## The claims in detail")
+
+
+def test_dependency_graph_layers_and_refuses_cycles():
+    from boundbook.core.ledger_figures import dependency_svg, levels
+
+    assert levels(["a", "b", "c"], [("a", "b"), ("b", "c"), ("a", "c")]) == \
+        {"a": 0, "b": 1, "c": 2}
+    with pytest.raises(ValueError, match="cycle"):
+        levels(["a", "b"], [("a", "b"), ("b", "a")])
+    svg = dependency_svg([{"id": "a", "verdict": "holds", "builds_on": []},
+                          {"id": "b", "verdict": "violated", "builds_on": ["a"]}])
+    assert svg.count("<rect") >= 2 and "#cf222e" in svg and "marker-end" in svg

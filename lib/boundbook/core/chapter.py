@@ -88,6 +88,12 @@ def registry() -> dict[str, Chapter]:
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
         raise RuntimeError(f"claim ids used twice: {sorted(dup)}")
+    for ch in out.values():
+        for c in ch.claims:
+            unknown = set(c.builds_on) - set(ids)
+            if unknown or c.id in c.builds_on:
+                raise RuntimeError(f"claim {c.id} builds on unknown claims {sorted(unknown)}"
+                                   if unknown else f"claim {c.id} builds on itself")
     return out
 
 

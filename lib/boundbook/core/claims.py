@@ -197,6 +197,9 @@ class Claim:
     """paper (read in the paper), derived (the book's own) or harness (a calibration)."""
     monte_carlo: bool = False
     """Measured on random draws: the check and the control must carry 95% intervals."""
+    builds_on: tuple[str, ...] = ()
+    """Ids of the claims this one rests on (its derivation or its experiment uses them): the
+    edges of the ledger's dependency graph. Checked to exist by the registry."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

@@ -68,6 +68,8 @@ def statement_markdown(claim: Any) -> str:
     ::::{prf:<claim.prf>} <claim.heading or claim.title>
     :label: <claim.id>
     <claim.text>
+
+    *Builds on* <links to the claims it builds on> · *Verdict:* <link to its ledger record>
     ::::
 
     Colon fences, not backtick fences: a heading may cite (``{cite}`key` ``), and CommonMark
@@ -76,5 +78,9 @@ def statement_markdown(claim: Any) -> str:
     """
     if not claim.text.strip():
         raise ValueError(f"claim {claim.id} has no statement text (Claim.text)")
+    links = [f"*Verdict:* {{ref}}`the ledger's record <ledger-{claim.id}>`"]
+    if getattr(claim, "builds_on", ()):
+        links.insert(0, "*Builds on* " + ", ".join(f"{{prf:ref}}`{a} <{a}>`"
+                                                   for a in claim.builds_on))
     return (f"::::{{prf:{claim.prf}}} {claim.heading or claim.title}\n:label: {claim.id}\n"
-            f"{claim.text.strip()}\n::::\n")
+            f"{claim.text.strip()}\n\n{' · '.join(links)}\n::::\n")

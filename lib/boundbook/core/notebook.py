@@ -59,13 +59,16 @@ SETUP_TAGS = ("hide-input",)
 
 def show_statements(slug: str) -> None:
     """Display every claim of chapter ``slug`` as its formal statement (MyST ``prf`` block,
-    labelled with the claim id), from the claim's own text in ``claims.py``."""
+    labelled with the claim id), from the claim's own text in ``claims.py``; then the
+    chapter's "rerun this chapter" box."""
     from IPython.display import Markdown, display
 
     from boundbook.core.chapter import get
+    from boundbook.core.settings_doc import rerun_markdown
 
     ch = get(slug)
     display(Markdown("\n".join(statement_markdown(c) for c in ch.claims)))
+    display(Markdown(rerun_markdown(ch)))
 
 
 def show(obj: Any, *, digits: int = 3, header: Any = None) -> None:

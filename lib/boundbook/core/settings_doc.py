@@ -49,6 +49,8 @@ def _type(value: Any) -> str:
     if isinstance(value, str):
         return "str"
     if isinstance(value, tuple):
+        if value and len({type(v) for v in value}) > 1:  # a record
+            return "(" + ", ".join(type(v).__name__ for v in value) + ")"
         return f"list of {_type(value[0]) if value else 'float'}"
     return type(value).__name__
 
@@ -88,3 +90,38 @@ def describe_settings(chapter: Any) -> str:
     out += ["", "A value must keep the default's type; numbers whose default is positive stay "
             "positive, lists stay non-empty."]
     return "\n".join(out)
+
+
+def rerun_markdown(chapter: Any) -> str:
+    """The chapter's "rerun this chapter" box (a collapsed MyST admonition): the exact commands
+    for full mode and a sweep, the settings a reader may override with their quick defaults and
+    meaning, and the notebook's download link."""
+    slug = chapter.slug
+    lines = [":::{admonition} Rerun this chapter", ":class: dropdown tip", "",
+             "This page shows the quick-mode run (seed 0, default settings) that the ledger "
+             "records. To rerun it yourself (a run folder under `_build/runs/`; the committed "
+             "ledger is never touched):", "",
+             "```bash",
+             f"boundbook run {slug} --mode full --device auto --seed 1   # larger, on a GPU if any",
+             f"boundbook run {slug} --seed 7 -p <setting>=<value>          # other settings",
+             f"boundbook sweep {slug} --seeds 0-31 --workers 2             # many seeds (Dask)",
+             f"boundbook ledger --runs _build/runs/{slug}                  # verdicts over runs",
+             "```", ""]
+    factory = chapter.settings_factory()
+    if factory is not None:
+        quick = factory("quick", 0)
+        docs = field_docs(type(quick))
+        lines += ["| setting | quick default | type | meaning |", "|---|---|---|---|"]
+        for f in dataclasses.fields(quick):
+            if f.name in FIXED_FIELDS:
+                continue
+            value = _show(getattr(quick, f.name))
+            if len(value) > 40:
+                value = value[:39] + "…"
+            meaning = docs.get(f.name, "").replace("|", "\\|")
+            lines.append(f"| `{f.name}` | `{value}` | {_type(getattr(quick, f.name))} | "
+                         f"{meaning} |")
+        lines.append("")
+    lines += [f"Download the notebook: {{download}}`{slug}.ipynb <{slug}.ipynb>`; "
+              f"`boundbook list --params {slug}` prints the full-mode defaults too.", ":::", ""]
+    return "\n".join(lines)

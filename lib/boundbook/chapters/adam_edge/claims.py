@@ -182,6 +182,7 @@ THRESHOLD_MUTATIONS = (Mutation("scale", 1.2, "38/eta -> 45.6/eta (x 1.2)"),
 CLAIMS = (
     Claim(
         id="adam-frozen-edge",
+        builds_on=("gdq-critical-step",),
         heading="Adam's edge with a frozen preconditioner (derived here)",
         text=r"""
 Adam with its preconditioner $P$ held fixed, $m^+ = \beta_1 m + (1-\beta_1)\nabla L$,
@@ -212,6 +213,7 @@ general formula derived here.""",
     ),
     Claim(
         id="adam-preconditioned-plateau",
+        builds_on=("adam-frozen-edge", "eos-plateau",),
         heading="The preconditioned sharpness equilibrates at the threshold",
         text=r"""
 During full-batch Adam training, $\lambda_{\max}(P_t^{-1}H_t)$ rises to

@@ -162,6 +162,7 @@ singular.""",
     ),
     Claim(
         id="ncds-equilibrium",
+        builds_on=("ncds-symmetric-part",),
         title="the integrated field contracts towards its equilibrium at rate eps",
         statement=r"x^T f(x) <= -eps |x|^2 and |x(t)| <= e^{-eps t}|x(0)|",
         source=_source("abstract only: the architecture 'ensures contraction, and hence, global "
@@ -208,6 +209,7 @@ $\tfrac23 - \epsilon > 0$ while $\hat J(1, 1)$ has $-\epsilon$ and $-2 - \epsilo
     ),
     Claim(
         id="ncds-pairwise",
+        builds_on=("ncds-symmetric-part",),
         title="every pair of trajectories contracts at rate eps",
         statement=r"|x(t) - y(t)| <= e^{-eps t}|x(0) - y(0)| for all pairs",
         source=_source("abstract: 'our neural architecture ensures contraction, and hence, "

@@ -320,6 +320,7 @@ EDGE_MUTATIONS = (Mutation("two", 2.5, "2/eta -> 2.5/eta"),
 CLAIMS = (
     Claim(
         id="eos-progressive-sharpening",
+        builds_on=("gdq-critical-step",),
         heading="Progressive sharpening (Cohen et al., introduction)",
         text=r"""
 Under full-batch GD with step size $\eta$, as long as the sharpness is below $2/\eta$ it tends
@@ -351,6 +352,7 @@ stopping at the edge would reach it.""",
     ),
     Claim(
         id="eos-plateau",
+        builds_on=("gdq-critical-step",),
         heading="The edge of stability (Cohen et al., abstract; first figure)",
         text=r"""
 Once it reaches $2/\eta$, the sharpness hovers "right at, or just above" $2/\eta$. *Chapter
@@ -379,6 +381,7 @@ $1.2 \cdot 2/\eta$: both must fail.""",
     ),
     Claim(
         id="eos-self-stabilisation",
+        builds_on=("gdq-critical-step",),
         heading="No divergence past the edge (Cohen et al., abstract; introduction)",
         text=r"""
 When the sharpness crosses $2/\eta$, GD is destabilised but does not diverge: the loss at the
@@ -436,6 +439,7 @@ edge (sharpness sampled below $2/\eta$): it must fail.""",
     ),
     Claim(
         id="eos-sorm-sharpening",
+        builds_on=("eos-progressive-sharpening",),
         heading="Sharpening in a second-order regression model (Agarwala et al., abstract)",
         text=r"""
 For $z(\theta) = z_0 + J\theta + \tfrac12 Q[\theta, \theta]$ with squared loss, GD shows

@@ -80,6 +80,7 @@ _MUTATIONS = (Mutation("scale", 0.95, "factor 5% smaller"),
 CLAIMS = (
     Claim(
         id="gdc-quadratic-factor",
+        builds_on=("gdq-optimal-rate",),
         title="GD on a quadratic contracts by max(|1-eta mu|, |1-eta L|) per step, attained",
         statement=r"\|x^+ - y^+\| \le \max(|1-\eta\mu|, |1-\eta L|)\,\|x - y\|",
         heading="Gradient descent contracts (textbook; derived here)",
@@ -106,6 +107,7 @@ attained, by pairs whose difference lies along the eigenvector of $\mu$ or of $L
     ),
     Claim(
         id="gdc-logistic-certificate",
+        builds_on=("gdc-quadratic-factor",),
         title="ridge logistic regression: mu = lambda and L = lambda + ||X||^2/(4n) certify "
               "GD's contraction",
         statement=r"\mu = \lambda,\ L = \lambda + \|X\|_2^2/(4n):\ "

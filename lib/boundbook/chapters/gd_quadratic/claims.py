@@ -248,6 +248,7 @@ objectives is unstable when the sharpness exceeds $2/\eta$); derived here as wel
     ),
     Claim(
         id="gdq-sweep-offset",
+        builds_on=("gdq-critical-step",),
         title="a finite sweep sees the edge (2/lambda_max)(1 + r_T) (harness calibration)",
         statement=r"\hat\eta_c = \tfrac{2}{\lambda_{\max}}(1 + r_T),\ "
                   r"r_T = \tfrac12\big((B/s)^{1/(2T)} - 1\big)",
@@ -313,6 +314,7 @@ checked to rounding: an identity, not a bound with slack.)""",
     ),
     Claim(
         id="gdq-heavy-ball-edge",
+        builds_on=("gdq-critical-step",),
         title="heavy-ball momentum is stable up to eta = (2+2 beta)/lambda_max",
         statement=r"v^+ = \beta v + \nabla L,\ x^+ = x - \eta v^+:\ "
                   r"\text{stable iff } \eta\lambda_{\max} < 2 + 2\beta",
@@ -343,6 +345,7 @@ the authors' code runs exactly this optimiser.""",
     ),
     Claim(
         id="gdq-nesterov-edge",
+        builds_on=("gdq-critical-step",),
         title="Nesterov momentum is stable up to eta = (2+2 beta)/((1+2 beta) lambda_max)",
         statement=r"v^+ = \beta v + \nabla L,\ x^+ = x - \eta(\nabla L + \beta v^+):\ "
                   r"\text{stable iff } \eta\lambda_{\max} < \tfrac{2+2\beta}{1+2\beta}",

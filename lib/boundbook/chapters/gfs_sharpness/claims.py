@@ -210,6 +210,7 @@ $\sqrt 2$, where the first step's balance factor is below $-1$.
     ),
     Claim(
         id="gfs-converges-to-edge",
+        builds_on=("gdq-critical-step",),
         title="started just above 2/eta, GD converges to a minimum with sharpness just below "
               "2/eta",
         statement=r"S_{\mathrm{GFS}}(w_0) \in (2/\eta,\ 1.01\cdot 2/\eta],\ |r_0| = 0.01"

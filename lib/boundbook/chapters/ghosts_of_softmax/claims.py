@@ -360,6 +360,7 @@ $\rho^* = \sqrt{\delta^2 + \pi^2}\,/\,\Delta_a$.
     ),
     Claim(
         id="gos-multiclass-bound",
+        builds_on=("gos-binary-radius",),
         title="rho_a = pi/Delta_a never exceeds the true radius (tight at delta = 0)",
         statement=r"\rho_a = \pi/\Delta_a \le \rho^* = \min\{|t| : \sum_k e^{z_k + a_k t} = 0\}",
         source=_src("Thm 4.6, Eq. 12"),
@@ -407,6 +408,7 @@ once; the values are those of reverse mode and of finite differences (to $10^{-5
     ),
     Claim(
         id="gos-safe-steps",
+        builds_on=("gos-multiclass-bound",),
         title="no one-step failure (loss ratio >= 1.1) for r < 1, in any direction",
         statement=r"r = \tau/\rho_a < 1 \;\Rightarrow\; "
                   r"\mathcal{L}(\theta+\tau v)/\mathcal{L}(\theta) < 1.1 \text{ for all } v",
@@ -438,6 +440,7 @@ the paper's code). The abstract: "no model fails for $r < 1$", across directions
     ),
     Claim(
         id="gos-safe-steps-gradient",
+        builds_on=("gos-safe-steps",),
         title="converged models: along the normalised gradient, no one-step failure for r < 1",
         statement=r"r < 1 \;\Rightarrow\; \mathcal{L}(\theta+\tau v)/\mathcal{L}(\theta) < 1.1,"
                   r"\ v = -\nabla\mathcal{L}/\|\nabla\mathcal{L}\|,\ \theta \text{ converged}",
@@ -496,6 +499,7 @@ $1 \le r \le 10$.
     ),
     Claim(
         id="gos-controller-survives",
+        builds_on=("gos-safe-steps",),
         title="the rho_a controller (tau <= rho_a) survives LR spikes up to 10000x",
         statement=r"\tilde p = p\,\min(1, \rho_a/\|p\|) \text{ never diverges}",
         source=_src("abstract; Prop. 5.2, Eq. 19; Sec. 6.5, Fig. 10, Table 1"),

@@ -192,6 +192,7 @@ def _src(where: str) -> Source:
 CLAIMS = (
     Claim(
         id="muon-descent-step",
+        builds_on=("gdq-critical-step",),
         title="eta < 2 sigma_bar/lambda_max guarantees that one Muon step decreases the loss "
               "(exact when X^T X = lambda I)",
         statement=r"\eta < \frac{2\bar\sigma}{\lambda_{\max}(X^\top X)},\ "

@@ -164,6 +164,7 @@ it an erratum; the spectral-radius reading is tested as a mutation, and fails.""
     ),
     Claim(
         id="rnn-necessary-not-sufficient",
+        builds_on=("rnn-jacobian-bound",),
         title="gamma lambda_1 > 1 is necessary for exploding gradients, not sufficient",
         statement=r"\text{explode} \Rightarrow \gamma\lambda_1 > 1,\quad "
                   r"\gamma\lambda_1 > 1 \not\Rightarrow \text{explode}",

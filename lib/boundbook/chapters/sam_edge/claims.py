@@ -207,6 +207,7 @@ GD_CONTROL = ("GD (rho = 0) at the same step size from the same start on the sam
 CLAIMS = (
     Claim(
         id="sam-quadratic-edge",
+        builds_on=("gdq-critical-step",),
         heading="SAM's edge on a quadratic (derived here)",
         text=r"""
 Unnormalised SAM, $\theta^+ = \theta - \eta\nabla L(\theta + \rho\nabla L(\theta))$, on
@@ -237,6 +238,7 @@ and SAM radius") but not quoted from it: the paper's own formula was not located
     ),
     Claim(
         id="sam-self-stabilisation",
+        builds_on=("sam-quadratic-edge", "eos-self-stabilisation",),
         heading="SAM's sharpness self-stabilises at its edge (second-order regression model)",
         text=r"""
 In a second-order regression model trained full-batch with unnormalised SAM, the largest
@@ -269,6 +271,7 @@ related to the edge of stability"); model, setting and band ours.""",
     ),
     Claim(
         id="sam-self-stabilisation-large-radius",
+        builds_on=("sam-self-stabilisation",),
         heading="The same at a larger radius, second-order regression model",
         text=r"""
 As above, in the second-order regression model, with the radius that puts $\lambda_{SAM}$ at
@@ -301,6 +304,7 @@ model, setting and band ours.""",
     ),
     Claim(
         id="sam-self-stabilisation-large-radius-mlp",
+        builds_on=("sam-self-stabilisation",),
         heading="The larger radius on a second model: the digits MLP",
         text=r"""
 The claim above, tested on a second model chosen before the run: the tanh MLP on digits of the
@@ -330,6 +334,7 @@ model, setting and band ours.""",
     ),
     Claim(
         id="sam-normalised-edge",
+        builds_on=("sam-quadratic-edge",),
         heading="Normalised SAM's edge moves with the gradient norm",
         text=r"""
 Normalised SAM ascends by $\rho\,g/\|g\|$; its edge is $\lambda_{SAM}$ with

@@ -319,6 +319,7 @@ the derivation below uses. Its slack is measured on the instances not built to a
     ),
     Claim(
         id="sgd-exact-threshold",
+        builds_on=("gdq-critical-step",),
         title="the exact mean-square threshold is 2/lambda_max(C^+ D), non-decreasing in B",
         statement=r"\eta^*_{\rm var} = \frac{2}{\lambda_{\max}(C^\dagger D)},\ "
                   r"C = \tfrac12 H\oplus H,\ D = (1-p)H\otimes H + \tfrac pn\sum_i "
@@ -349,6 +350,7 @@ $\eta^*_{\rm var} \le 2\,\mathrm{Tr}H/\big((1-p)\|H\|_F^2 + \tfrac pn\sum_i\|H_i
     ),
     Claim(
         id="sgd-monte-carlo",
+        builds_on=("sgd-exact-threshold",),
         title="real SGD runs (batch size 1) shrink in mean square at 0.95 eta* and grow at "
               "1.05 eta*",
         statement=r"\mathbb E\|\theta_T - \theta^*\|^2 < \|\theta_0 - \theta^*\|^2 "

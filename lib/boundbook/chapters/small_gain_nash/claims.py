@@ -326,6 +326,7 @@ set of ratios in which $F$ is strongly monotone; otherwise that set contains it.
     ),
     Claim(
         id="sgn-euler-rate",
+        builds_on=("sgn-monotone",),
         title="below h_SGN, Euler contracts in the SGN metric by at most "
               "sqrt(1 - 2h alpha* + h^2 beta^2) per step",
         statement=r"0 < h \le \tfrac{2\alpha^*}{\beta^2}:\ \|x^+-y^+\|_w \le "
@@ -358,6 +359,7 @@ sampled pair's fitted rate and worst one-step ratio.""",
     ),
     Claim(
         id="sgn-euler-step",
+        builds_on=("sgn-monotone",),
         title="the certified Euler step 2 alpha*/beta^2 is below the true largest stable "
               "step, and by how much",
         statement=r"h_{\rm SGN} = \tfrac{2\alpha^*}{\beta^2} \le h_{\rm true} = "

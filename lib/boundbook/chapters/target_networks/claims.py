@@ -180,6 +180,7 @@ converges from every start iff $\rho(A_k) < 1$.""",
     ),
     Claim(
         id="tn-rescue",
+        builds_on=("tn-composite-map",),
         title="a long enough target period converges where TD diverges",
         statement=r"TD diverges; rho(A_k) < 1 exactly for k >= k*",
         source=_source("abstract (theorem location not found in v3): 'under mild regularity "
@@ -206,6 +207,7 @@ converge.""",
     ),
     Claim(
         id="tn-step-window",
+        builds_on=("tn-composite-map",),
         title="at a fixed period, the converging steps form a window",
         statement=r"rho(A_k(alpha)) < 1 iff alpha_lo < alpha < alpha_hi",
         source=_source("not in the paper as read (abstract only): the book's derivation"),
@@ -228,6 +230,7 @@ overshoots. The simulated iteration stops contracting at both edges.""",
     ),
     Claim(
         id="tn-classic-no-rescue",
+        builds_on=("tn-composite-map",),
         title="the one-feature 'w, 2w' example cannot show the rescue",
         statement=r"gamma_TD = gamma_fitted = 5/6; rho(A_k) > 1 for every k when gamma > 5/6",
         source=_source("not in the paper as read: the book's derivation (a correction in "
