@@ -17,7 +17,12 @@ import pytest
 from boundbook.core import cache, paths
 from boundbook.core.chapter import registry
 from boundbook.core.claims import mutate
-from boundbook.core.ledger import ledger_figures, ledger_markdown, load_records
+from boundbook.core.ledger import (
+    ledger_figures,
+    ledger_markdown,
+    load_records,
+    timing_markdown,
+)
 from boundbook.core.runner import execute
 
 CHAPTERS = list(registry())
@@ -94,6 +99,7 @@ def test_ledger_page_is_current(root):
     assert page == ledger_markdown(records)
     for rel, svg in ledger_figures(records).items():
         assert (root / "book" / rel).read_text() == svg, f"book/{rel} is stale"
+    assert (root / "book" / "timing.md").read_text() == timing_markdown(records)
 
 
 def test_no_nan_in_any_record(root):

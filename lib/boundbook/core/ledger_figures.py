@@ -115,3 +115,29 @@ def dependency_svg(records: Sequence[Mapping[str, Any]]) -> str:
                    f'text-anchor="middle" {FONT}>{escape(n)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def timing_svg(rows: Sequence[tuple[str, float]], limit: float = 60.0) -> str:
+    """Horizontal bars: each chapter's quick-mode wall time, with the one-minute target."""
+    most = max([t for _, t in rows] + [limit]) * 1.08
+    left, bar_h, gap, span = 190, 18, 8, 400
+    height = 30 + len(rows) * (bar_h + gap) + 20
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="660" height="{height}" '
+           f'viewBox="0 0 660 {height}" role="img" aria-label="quick-mode time per chapter">']
+    for i, (name, t) in enumerate(rows):
+        y = 20 + i * (bar_h + gap)
+        colour = "#2f6fde" if t <= limit else "#cf222e"
+        out.append(f'<text x="{left - 8}" y="{y + 13}" font-size="12" text-anchor="end" '
+                   f'{FONT}>{escape(name)}</text>')
+        out.append(f'<rect x="{left}" y="{y}" width="{span * t / most:.1f}" height="{bar_h}" '
+                   f'fill="{colour}"><title>{escape(name)}: {t:.1f} s</title></rect>')
+        out.append(f'<text x="{left + span * t / most + 5:.1f}" y="{y + 13}" font-size="11" '
+                   f'{FONT}>{t:.1f} s</text>')
+    x = left + span * limit / most
+    bottom = 20 + len(rows) * (bar_h + gap)
+    out.append(f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{bottom}" stroke="#57606a" '
+               'stroke-dasharray="4,3"/>')
+    out.append(f'<text x="{x:.1f}" y="{bottom + 14}" font-size="11" text-anchor="middle" '
+               f'{FONT}>{limit:.0f} s target</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
