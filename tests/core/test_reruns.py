@@ -59,12 +59,14 @@ def test_overrides_are_typed_and_applied():
     # nested settings come from a YAML file (-f) as lists
     nested = ch.start("quick", "cpu", 0, {"specs": [["uniform", 10, 10.0]]})
     assert nested.settings(protocol.settings).specs == (("uniform", 10, 10.0),)
+    # the sign rule pools every mode's defaults: full mode's betas include 0 (plain GD)
+    assert ch.start("quick", "cpu", 0, {"betas": "0,0.5"}).overrides == {"betas": [0.0, 0.5]}
 
 
 FIELDS_BAD = {  # gd_quadratic's settings: int > 0, tuple of floats > 0, nested tuple
     "steps": ["0", "-5", "1.5", "many", "", "true"],
     "rounds": ["0", "-1", "x"],
-    "betas": ["", "0.5,x", "-0.5", "0,0.9", "nan", "inf"],
+    "betas": ["", "0.5,x", "-0.5", "-0.1,0.9", "nan", "inf"],
     "specs": ["uniform,10,10"],
 }
 

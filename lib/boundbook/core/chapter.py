@@ -18,6 +18,7 @@ from boundbook.chapters import BOOK
 from boundbook.core import paths
 from boundbook.core.claims import Claim
 from boundbook.core.params import (
+    MODES,
     ParameterError,
     RunParams,
     check_memory,
@@ -70,7 +71,8 @@ class Chapter:
         if run.overrides:
             factory = self.settings_factory()
             base = factory(run.mode, run.seed) if factory else None
-            run = replace(run, overrides=coerce_overrides(base, run.overrides))
+            others = [factory(m, run.seed) for m in MODES] if factory else []
+            run = replace(run, overrides=coerce_overrides(base, run.overrides, others))
         if self.cpu_only and run.device != "cpu":
             print(f"note: {self.slug} computes on the CPU ({self.cpu_only}); "
                   f"device {run.device!r} is not used")

@@ -11,8 +11,9 @@ message is one line naming the parameter, the value and what is allowed.
 (a JSON object). :func:`coerce_overrides` checks them against the dataclass: the key must be a
 field (not ``mode`` or ``seed``, which have their own options), the value must have the
 default's type (an int, a float, a string, a boolean, or a non-empty tuple of those), numbers
-must be finite, and a field whose default is positive (a step size, a horizon, a seed count)
-must stay positive, one whose default is zero must stay non-negative. A settings class may add
+must be finite, and a field whose defaults are all positive in every mode (a step size, a
+horizon, a seed count) must stay positive, one whose smallest default is zero must stay
+non-negative. A settings class may add
 its own limits in a ``validate()`` method that raises ``ValueError``.
 """
 
@@ -25,7 +26,7 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -202,21 +203,33 @@ def _kind(default: Any) -> str:
     return "nothing (this setting cannot be overridden)"
 
 
-def _sign_rule(default: Any) -> tuple[str, Callable[[float], bool]]:
+def _scalars(value: Any) -> list[Any]:
+    if isinstance(value, tuple):
+        return [x for v in value for x in _scalars(v)]
+    return [value]
+
+
+def _sign_rule(default: Any, pool: Sequence[Any] = ()) -> tuple[str, Callable[[float], bool]]:
+    """The range a number keeps: > 0 when every default of the field (in every mode, in
+    ``pool``) is positive, >= 0 when the smallest is zero, anything otherwise."""
     if isinstance(default, bool) or not isinstance(default, numbers.Real):
         return "", lambda v: True
-    if default > 0:
+    nums = [v for v in (default, *pool) if isinstance(v, numbers.Real)
+            and not isinstance(v, bool)]
+    low = min(nums)
+    if low > 0:
         return "> 0", lambda v: v > 0
-    if default == 0:
+    if low == 0:
         return ">= 0", lambda v: v >= 0
     return "", lambda v: True
 
 
-def coerce_value(key: str, value: Any, default: Any) -> Any:
+def coerce_value(key: str, value: Any, default: Any, pool: Sequence[Any] = ()) -> Any:
     """``value`` (a string from the command line, or a YAML/JSON value) as the type of the
-    field's ``default``; raises :class:`ParameterError` naming ``-p key``."""
+    field's ``default``; raises :class:`ParameterError` naming ``-p key``. ``pool``: the
+    field's other defaults (other modes, other list elements), which widen the sign rule."""
     name = f"-p {key}"
-    rule, ok = _sign_rule(default)
+    rule, ok = _sign_rule(default, pool)
     given = value
 
     def refuse() -> ParameterError:
@@ -259,19 +272,26 @@ def coerce_value(key: str, value: Any, default: Any) -> Any:
             value = [v.strip() for v in value.split(",")] if value.strip() else []
         if not isinstance(value, (list, tuple)) or len(value) == 0:
             raise refuse()
-        try:
-            if default and len({type(d) for d in default}) > 1:  # a record: by position
+        if default and len({type(d) for d in default}) > 1:  # a record: by position
+            try:
                 if len(value) != len(default):
                     raise refuse()
                 return [coerce_value(key, v, d) for v, d in zip(value, default, strict=True)]
-            inner = default[0] if default else 1.0
-            return [coerce_value(key, v, inner) for v in value]
+            except ParameterError:
+                raise refuse() from None
+        inner = default[0] if default else 1.0
+        elements = [x for x in pool if not isinstance(x, tuple)] + list(default)
+        inner_rule = _sign_rule(inner, elements)[0]
+        try:
+            return [coerce_value(key, v, inner, elements) for v in value]
         except ParameterError:
-            raise refuse() from None
+            raise ParameterError(name, given, _kind(default) + (
+                f" {inner_rule}" if inner_rule else "")) from None
     raise refuse()
 
 
-def coerce_overrides(settings: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
+def coerce_overrides(settings: Any, overrides: Mapping[str, Any],
+                     others: Sequence[Any] = ()) -> dict[str, Any]:
     """Check ``overrides`` against the settings dataclass instance ``settings`` (its current
     values are the defaults); return them typed (JSON types). See the module docstring."""
     if not dataclasses.is_dataclass(settings):
@@ -287,7 +307,8 @@ def coerce_overrides(settings: Any, overrides: Mapping[str, Any]) -> dict[str, A
                                  f"--{key})")
         if key not in names:
             raise ParameterError("-p key", key, "one of " + ", ".join(names))
-        typed = coerce_value(key, value, getattr(settings, key))
+        pool = [x for o in others for x in _scalars(getattr(o, key))]
+        typed = coerce_value(key, value, getattr(settings, key), pool)
         if typed != to_json(getattr(settings, key)):  # a default restated is no override
             out[key] = typed
     if out:

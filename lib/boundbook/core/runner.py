@@ -205,7 +205,7 @@ class _Deadline:
             cid = self.cell.get("id")
             # the executed notebook has papermill's injected cell before the parameters' cell
             where = f"cell {ids.index(cid) + 1}" if cid in ids else "the parameters cell"
-        return (f"timed out in {where} after {seconds:.0f} s (limit {self.limit:.0f} s for "
+        return (f"timed out in {where} after {seconds:.0f} s (limit {self.limit:g} s for "
                 "the whole chapter; raise it with --timeout)")
 
 

@@ -32,21 +32,37 @@ class AdamSettings:
     mode: str
     seed: int
     quad_dim: int
+    """Dimension of the rotated quadratic (eigenvalues evenly spaced in [1/4, 1])."""
     betas: tuple[float, ...]
+    """beta1 values of frozen-preconditioner Adam whose critical step is bracketed."""
     quad_steps: int
+    """Steps per run of the frozen-preconditioner step-size sweeps."""
     quad_grid: int
+    """Step sizes per bracketing sweep (one vmapped run each)."""
     quad_rounds: int
+    """Bracketing sweeps per critical step, each one inside the previous bracket."""
     control_factors: tuple[float, float]
+    """Control steps as multiples (below, above) of the predicted critical step."""
     control_steps: int
+    """Steps per control run at those step sizes (blow-up detection)."""
     n_train: int
+    """Digits training examples of the full-batch network problem."""
     width: int
+    """Hidden width of the tanh MLP 64 -> width -> 10."""
     etas: tuple[float, ...]
+    """Adam step sizes of the network runs."""
     net_seeds: tuple[int, ...]
+    """Network seeds (data split and initialisation), one problem each."""
     beta1: float
+    """Adam's first-moment decay beta1 on the network."""
     beta2: float
+    """Adam's second-moment decay beta2 on the network."""
     eps: float
+    """Adam's epsilon (P = diag(sqrt(v_hat) + eps))."""
     train_steps: int
+    """Full-batch Adam steps per network run."""
     every: int
+    """Steps between sharpness records (preconditioned and raw, by Lanczos)."""
 
 
 def settings(mode: str, seed: int) -> AdamSettings:

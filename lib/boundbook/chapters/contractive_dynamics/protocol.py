@@ -39,13 +39,21 @@ class Settings:
     mode: str
     seed: int
     eps: float
+    """Contraction rate epsilon the fields are built with; pair rates are checked against it."""
     instances: int
-    box: float  # points and starts uniform in [-box, box]^2
-    points: int  # per instance
-    pairs: int  # per instance
-    radius: float  # initial separation of a pair
+    """Random networks (instance seeds) per field family."""
+    box: float
+    """Half-width L of the box [-L, L]^2 that points and pair starts are drawn from."""
+    points: int
+    """Uniform points per instance where the log norms of the Jacobians are measured."""
+    pairs: int
+    """Trajectory pairs per instance, integrated by RK4."""
+    radius: float
+    """Initial separation r of the two starts of a pair."""
     dt: float
+    """RK4 time step of the trajectories."""
     steps: int
+    """RK4 steps per trajectory (horizon T = steps * dt)."""
 
     @property
     def seeds(self) -> list[int]:

@@ -45,22 +45,39 @@ class EoSSettings:
     mode: str
     seed: int
     n_train: int
+    """Digits training examples of the full-batch regression (the first n of the split)."""
     width: int
+    """Width of both hidden layers of the tanh MLP 64 -> width -> width -> 10."""
     etas: tuple[float, ...]
+    """Step sizes of the edge-of-stability GD runs (one vmapped run each)."""
     steps: int
+    """GD steps per edge-of-stability run."""
     every: int
+    """Steps between sharpness measurements (Lanczos) of each run."""
     lanczos_tol: float
+    """Lanczos stopping tolerance: estimated relative error of the top Hessian eigenvalue."""
     lanczos_max_iter: int
+    """Most Hessian-vector products (Lanczos iterations) per sharpness measurement."""
     sorm_d: int
+    """Parameter dimension d of each random second-order regression model (SORM)."""
     sorm_m: int
+    """Outputs m of each random SORM (J is m x d, Q is m x d x d)."""
     sorm_draws: int
+    """Random SORM draws per Q scale, fitted to standard-normal targets."""
     sorm_q_scales: tuple[float, ...]
+    """Scales of the quadratic term Q swept (0 = the linear model, a control)."""
     sorm_eta: float
+    """GD step size on the SORM draws."""
     sorm_steps: int
+    """GD steps per SORM run, starting from theta = 0."""
     quad_steps: int
+    """Steps per run of the quadratic control's eta*lambda sweep (1.50 to 3.00)."""
     div_coarse: tuple[float, ...]
+    """Coarse grid of eta*S0/2 of the divergence control (S0: initial sharpness)."""
     div_fine: float
+    """Factor between fine-grid points of eta*S0/2 (1.05 = steps of 5%)."""
     div_steps: int
+    """GD steps per run of the divergence control."""
 
     @property
     def sorm_declared(self) -> tuple[float, ...]:

@@ -35,11 +35,17 @@ class Settings:
     mode: str
     seed: int
     quadratics: tuple[tuple[int, float], ...]
+    """Quadratics as (dimension d, condition number kappa); spectrum log-uniform 1..kappa."""
     ridges: tuple[float, ...]
+    """Ridge strengths lambda of the digits logistic regressions (mu = lambda)."""
     pairs: int
+    """Random trajectory pairs per system (and as many equality pairs)."""
     steps: int
+    """GD steps per trajectory pair."""
     control_units: float
+    """Step size of the negative control, in units of 2/L (past the certificate)."""
     threshold_grid: tuple[float, ...]
+    """Step sizes (units of 2/L) scanned for the first at which GD stops contracting."""
 
 
 def settings(mode: str, seed: int) -> Settings:

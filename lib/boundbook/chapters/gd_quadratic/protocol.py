@@ -55,13 +55,21 @@ class GDQSettings:
     mode: str
     seed: int
     specs: tuple[tuple[str, int, float], ...]
+    """Quadratics to measure, one (spectrum shape, dimension d, condition number kappa) each."""
     n: int
+    """Step sizes per sweep: each bracketing round, and the contraction-rate grid."""
     rounds: int
+    """Bracketing sweeps per threshold, each one inside the previous bracket."""
     steps: int
+    """Horizon in steps of the threshold, momentum-edge and control runs."""
     first_steps: int
+    """Shorter horizon in steps of the first, bracket-placing sweep round."""
     rate_steps: int
+    """Steps per GD run of the contraction-rate measurement."""
     rate_starts: int
+    """Extra Gaussian starts per quadratic, each run at the optimal step eta*."""
     betas: tuple[float, ...]
+    """Momentum values beta of the heavy-ball and Nesterov edge and control runs."""
 
 
 def settings(mode: str, seed: int) -> GDQSettings:

@@ -24,14 +24,23 @@ class GFSSettings:
     mode: str
     seed: int
     eta: float
+    """Constant GD step size of every run (the edge is 2/eta)."""
     depths: tuple[int, ...]
+    """Depths D of the scalar networks f(w) = w_1 ... w_D (one batch each)."""
     sharpness0: tuple[float, ...]
+    """Initial sharpnesses S_0 of the gradient-flow solution (GFS), main grid of starts."""
     residual0: tuple[float, ...]
+    """Initial residuals r_0 = prod(w) - 1 of the main grid of starts."""
     edge_multiples: tuple[float, ...]
+    """GFS sharpnesses of the edge runs, as multiples of 2/eta."""
     edge_residual0: tuple[float, ...]
+    """Initial residuals r_0 of the edge runs (small, near the minimum manifold)."""
     breakdown_sharpness0: tuple[float, ...]
+    """Initial GFS sharpnesses S_0 of the breakdown runs."""
     breakdown_eta_r0: tuple[float, ...]
+    """Initial eta*r_0 of the breakdown runs (starts far from the manifold)."""
     steps: int
+    """GD steps per run."""
 
 
 def settings(mode: str, seed: int) -> GFSSettings:

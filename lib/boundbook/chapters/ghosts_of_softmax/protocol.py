@@ -58,16 +58,27 @@ class GhostsSettings:
     mode: str
     seed: int
     bound_instances: int
+    """Random multiclass instances comparing the exact radius rho* with the bound rho_a."""
     kl_instances: int
+    """Random softmax-path instances of the KL-remainder check (40-digit mpmath)."""
     sweep_seeds: tuple[int, ...]
+    """Training seeds of the checkpoint random-direction sweeps (one model each)."""
     n_random: int
+    """Gaussian unit directions per checkpoint, swept besides the negative gradient."""
     converged_seeds: tuple[int, ...]
+    """Training seeds per architecture of the converged-model gradient-step sweep."""
     archgrid_multipliers: tuple[float, ...]
+    """LR multipliers of the single-step spike grid (1 = the un-spiked baseline)."""
     archgrid_seeds: tuple[int, ...]
+    """Training seeds per multiplier and method of the spike grid (MLP+LN, full batch)."""
     held_seeds: tuple[int, ...]
+    """Training seeds of the held LR-spike test (x1000 from step 50 to the end)."""
     held_base_lrs: tuple[float, ...]
+    """Base Adam learning rates of the held LR-spike test."""
     temperatures: tuple[float, ...]
+    """Softmax temperatures T of the temperature study (loss CE(z/T, y))."""
     temperature_seeds: tuple[int, ...]
+    """Training seeds per temperature of the temperature study."""
 
 
 COLLAPSE_DROP = 0.10

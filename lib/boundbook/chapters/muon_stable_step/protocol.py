@@ -29,19 +29,33 @@ class MuonSettings:
     mode: str
     seed: int
     n: int
+    """Rows n of the weight matrix W (n x m); X has n columns."""
     m: int
+    """Columns m of the weight matrix W (outputs of the least-squares problem)."""
     samples: int
+    """Samples N of each least-squares problem (rows of X and Y)."""
     lambda_max: float
+    """Top curvature eigenvalue of the controlled instances (pinned; the isotropic value)."""
     lambda_min: float
+    """Lowest curvature eigenvalue of the anisotropic controlled instances."""
     descent_instances: int
+    """Generic and anisotropic problems of the one-step descent test (isotropic: a third)."""
     scaling_rank: int
+    """Gradient rank r of every problem of the spectrum sweep."""
     scaling_points: int
+    """Spectra per family (spike, geometric) of the spectrum sweep."""
     gd_steps: int
+    """GD steps per run when bracketing GD's iterated threshold."""
     gd_rounds: int
+    """Bracketing rounds of GD's iterated threshold (one vmapped sweep each)."""
     gd_grid: int
+    """Step sizes per bracketing round of GD's iterated threshold."""
     bounded_instances: int
+    """Generic problems of the iterated Muon-versus-GD test."""
     bounded_multiples: tuple[float, ...]
+    """Step sizes of the iterated Muon-versus-GD runs, as multiples of 2/lambda_max."""
     bounded_steps: int
+    """Iterations of GD and Muon per run of the iterated Muon-versus-GD test."""
 
 
 def settings(mode: str, seed: int) -> MuonSettings:

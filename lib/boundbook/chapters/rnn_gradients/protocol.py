@@ -35,10 +35,15 @@ class Settings:
     mode: str
     seed: int
     n: int
+    """Hidden units n of every random and aligned net (W is n x n)."""
     nets: int
+    """Random nets per (activation, grid value)."""
     aligned: int
+    """Aligned nets, built to attain the bound, per (activation, grid value)."""
     grid: tuple[float, ...]
+    """Grid of s = gamma * lambda_1 (activation's max slope times W's top singular value)."""
     horizons: tuple[int, ...]
+    """Horizons T at which the norm of the Jacobian product dx_T/dx_0 is measured."""
 
 
 def settings(mode: str, seed: int) -> Settings:

@@ -44,33 +44,59 @@ class SamSettings:
     seed: int
     # the quadratic edge
     quad_dim: int
-    quad_pairs: tuple[tuple[float, float], ...]  # (eta, rho)
+    """Dimension of the rotated quadratic (eigenvalues evenly spaced in [1/4, 1])."""
+    quad_pairs: tuple[tuple[float, float], ...]
+    """(eta, rho) pairs of unnormalised SAM whose critical curvature is bracketed."""
     quad_steps: int
+    """SAM steps per run of the curvature sweeps on the quadratic."""
     quad_grid: int
+    """Curvatures per bracketing sweep (one vmapped run each)."""
     quad_rounds: int
+    """Bracketing sweeps per edge, each one inside the previous bracket."""
     control_factor: float
+    """Control curvature as a multiple of the predicted SAM edge (SAM and GD run)."""
     # the second-order regression model
     model_dim: int
+    """Parameters d of each second-order regression model."""
     model_outputs: int
+    """Outputs m of each second-order regression model."""
     q_scale: float
+    """Scale of the quadratic term Q of the regression models (baked into Q)."""
     z_scale: float
+    """Standard deviation of the initial outputs z0 of the regression models."""
     model_seeds: tuple[int, ...]
+    """Seeds of the regression models, one model each."""
     flow_eta: float
+    """Step size of the small-step GD (gradient-flow proxy) that sets each eta = 2/S_flow."""
     flow_steps: int
+    """Steps of the small-step GD that measures the sharpness S_flow."""
     train_steps: int
+    """Full-batch steps of GD, SAM and normalised SAM on each regression model."""
     every: int
+    """Steps between sharpness records (dense Hessian) of the regression-model runs."""
     fractions: tuple[float, ...]
+    """SAM radii, as the fraction of 2/eta their edge sits at (larger first)."""
     normalised_rho_over_eta: float
+    """Radius of normalised SAM, as a multiple rho/eta of the step size."""
     # the digits MLP (the second model)
     mlp_seeds: tuple[int, ...]
+    """Seeds of the digits MLPs (split and initialisation), one problem each."""
     mlp_n_train: int
+    """Digits training examples of each MLP problem."""
     mlp_width: int
+    """Width of both hidden layers of the tanh MLP 64 -> width -> width -> 10."""
     mlp_eta: float
+    """Step size of GD and SAM on the digits MLPs."""
     mlp_fractions: tuple[float, ...]
+    """SAM radii on the MLP, as the fraction of 2/eta their edge sits at."""
     mlp_steps: int
+    """Full-batch steps per MLP run."""
     mlp_every: int
+    """Steps between sharpness measurements (Lanczos) of the MLP runs."""
     lanczos_tol: float
+    """Lanczos stopping tolerance: estimated relative error of the top eigenvalue."""
     lanczos_max_iter: int
+    """Most Hessian-vector products (Lanczos iterations) per MLP sharpness value."""
 
 
 def settings(mode: str, seed: int) -> SamSettings:

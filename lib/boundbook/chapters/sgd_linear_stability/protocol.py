@@ -45,31 +45,39 @@ class SGDSettings:
     mode: str
     seed: int
     n: int
+    """Training examples n of each interpolating regression instance (n < d)."""
     d: int
+    """Parameters d of each regression instance."""
     batch_sizes: tuple[int, ...]
+    """Batch sizes B of the exact thresholds (plus the full batch B = n in some comparisons)."""
     bisect_iters: int
+    """Bisection iterations of each exact threshold on [0, 2/lambda_max]."""
     mc_runs: int
+    """Monte-Carlo SGD runs per step size (a multiple of mc_seeds)."""
     mc_seeds: int
+    """Independent generators the Monte-Carlo runs come from (the unit of the 95% interval)."""
     mc_steps: int
-    mc_record_every: int
+    """SGD steps per Monte-Carlo run of the verdict."""
     mc_factors: tuple[float, ...]
+    """Step sizes of the Monte-Carlo runs, as multiples of the bisected threshold."""
     mc_configs: tuple[tuple[str, int], ...]
+    """Monte-Carlo runs the verdict uses: (instance, batch size), with replacement."""
     mc_illustrations: tuple[tuple[str, int, str, int], ...]
+    """Runs shown, not judged: (instance, batch size, sampling, steps)."""
 
 
 def settings(mode: str, seed: int) -> SGDSettings:
-    """Quick: n = 20 examples in d = 40 parameters (operators on 20 x 20 symmetric matrices),
+    """Quick: n = 16 examples in d = 32 parameters (operators on 16 x 16 symmetric matrices),
     2048 runs per step size from 32 seeds. Full: n = 28, d = 56, more batch sizes, step sizes
     and runs (16384 per step size, 32 seeds)."""
     if mode == "quick":
         return SGDSettings(mode, seed, n=16, d=32, batch_sizes=(1, 2, 4, 8), bisect_iters=40,
-                           mc_runs=2048, mc_seeds=32, mc_steps=320, mc_record_every=8,
+                           mc_runs=2048, mc_seeds=32, mc_steps=320,
                            mc_factors=(0.95, 1.05),
                            mc_configs=(("orthogonal", 1), ("gaussian", 1)),
                            mc_illustrations=(("gaussian", 4, "with", 120),))
     return SGDSettings(mode, seed, n=28, d=56, batch_sizes=(1, 2, 3, 4, 6, 8, 12, 16),
                        bisect_iters=44, mc_runs=16384, mc_seeds=32, mc_steps=560,
-                       mc_record_every=10,
                        mc_factors=(0.9, 0.95, 1.05, 1.1),
                        mc_configs=(("orthogonal", 1), ("gaussian", 1), ("spread", 1)),
                        mc_illustrations=(("gaussian", 4, "with", 160),

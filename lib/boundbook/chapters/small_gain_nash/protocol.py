@@ -54,23 +54,41 @@ class Settings:
     mode: str
     seed: int
     lams: tuple[float, ...]
+    """Coupling scales lambda of the game suite (scalar, clean LQ and random games each)."""
     d: int
+    """Block dimension of each player in the clean and random games (game dimension 2d)."""
     n_random: int
+    """Random games per coupling scale."""
     n_weights: int
+    """Weight ratios r = w2/w1 per game, log-spaced strictly inside the certified band."""
     times: tuple[float, ...]
+    """Times t at which the flow's worst-case weighted log-contraction is measured."""
     outside: float
+    """Factor placing two ratios just outside the band: r_- / outside and r_+ * outside."""
     excess: float
+    """Small-gain product L12 L21 / (mu1 mu2) of the past-bound games (just above 1)."""
     scan: tuple[float, float, int]
+    """Ratio scan of the band edges: (lowest r, highest r, points), log-spaced."""
     rounds: int
+    """Refinement rounds (16 points each) per band edge after the scan."""
     mults: tuple[float, ...]
+    """Euler steps as multiples c of the certified step h_SGN (balanced weights)."""
     past_mults: tuple[float, ...]
+    """Euler steps of the past-bound games, as multiples of the example's h_SGN."""
     pairs: int
+    """Random trajectory pairs per (game, step) of the Euler and step-bound runs."""
     steps: int
+    """Euler steps per pair of the certified-step runs."""
     past_steps: int
+    """Euler steps per pair of the past-bound control runs."""
     sweep_n: int
+    """Step sizes per sweep (coarse, then fine) of the largest contracting step."""
     sweep_steps: int
+    """Euler steps per pair of the step-bound sweeps and the runs just above."""
     step_lams: tuple[float, ...]
+    """Coupling scales whose games get the largest-contracting-step sweep."""
     above: float
+    """Step of the runs just above the bound, as a multiple of the closed-form step."""
 
 
 def settings(mode: str, seed: int) -> Settings:

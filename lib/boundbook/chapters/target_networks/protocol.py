@@ -30,15 +30,24 @@ class Settings:
 
     mode: str
     seed: int
-    kmax: int  # periods 1..kmax simulated
-    K: int  # periods 1..K decided exactly
-    steps: int  # outer steps per rate
-    pairs: int  # trajectory pairs per rate
+    kmax: int
+    """Target-update periods 1..kmax simulated (inner steps per target copy)."""
+    K: int
+    """Periods 1..K whose stability is decided exactly (sympy)."""
+    steps: int
+    """Outer steps (target copies) per measured rate, period sweep and step window."""
+    pairs: int
+    """Trajectory pairs per measured rate, period sweep and step window."""
     composite_periods: tuple[int, ...]
+    """Periods at which the simulated Jacobian is checked against the closed form A_k."""
     window_k: int
-    window_n: int  # grid points per edge sweep
+    """Period k at which the step-size window (both edges) is measured."""
+    window_n: int
+    """Step sizes per edge sweep of the step-size window."""
     classic_periods: tuple[int, ...]
-    classic_n: int  # discount grid on [0.75, 0.95]
+    """Periods of the one-feature classic example's discount sweep."""
+    classic_n: int
+    """Discount values gamma on [0.75, 0.95] of the classic example's sweep."""
 
 
 def settings(mode: str, seed: int) -> Settings:
