@@ -155,3 +155,57 @@ def test_bias_instances_equality() -> None:
         assert b.bias <= bound * (1 + 1e-12)
         if b.equality:
             assert b.bias == pytest.approx(bound, rel=1e-10)
+
+
+def _floor_exists(slopes: list[float], ctrl: list[float], floors: list[list[float]],
+                  half: float = 0.02, fhalf: float = 0.001) -> dict:
+    iv = lambda xs: [[x - half, x + half] for x in xs]  # noqa: E731
+    return {"labels": [f"r{i}" for i in range(len(slopes))], "slopes": slopes,
+            "slopes_interval": iv(slopes), "control_labels": ["u"] * len(ctrl),
+            "control_slopes": ctrl, "control_slopes_interval": iv(ctrl),
+            "graphs": ["ring"] * len(floors), "gammas": [0.9, 0.95, 0.99], "floors": floors,
+            "floors_interval": [[[f - fhalf, f + fhalf] for f in row] for row in floors]}
+
+
+def test_floor_exists_check_control_and_mutations() -> None:
+    c = CLAIM["dstream-floor-controlled-by-discount"]
+    m = _floor_exists([-0.01, 0.003], [-1.02, -1.0], [[0.12, 0.06, 0.014]])
+    assert c.check(m, c.constants).ok
+    assert not c.control(m, c.constants).ok
+    for mut in c.mutations:
+        assert not c.check(m, mut.apply(c.constants)).ok
+    # a decaying error, or a floor that grows with gamma, fails
+    assert not c.check(_floor_exists([-0.5, 0.0], [-1.0], [[0.12, 0.06, 0.014]]),
+                       c.constants).ok
+    assert not c.check(_floor_exists([0.0, 0.0], [-1.0], [[0.012, 0.06, 0.14]]),
+                       c.constants).ok
+    # ordered estimates with overlapping intervals: undecided
+    assert c.check(_floor_exists([0.0, 0.0], [-1.0], [[0.12, 0.1195, 0.01]]),
+                   c.constants).undecided
+
+
+def test_bias_both_check_control_and_mutation() -> None:
+    c = CLAIM["dstream-bias-floor-both-weightings"]
+    m = {"labels": ["a", "b", "c"], "slopes": [0.0, 0.002, -0.001],
+         "slopes_interval": [[-0.01, 0.01]] * 3, "control_slopes": [-0.49, -0.5, -0.48],
+         "control_slopes_interval": [[-0.52, -0.46]] * 3, "levels": [1.0, 0.9, 0.8]}
+    assert c.check(m, c.constants).ok
+    assert not c.control(m, c.constants).ok
+    assert not c.check(m, c.mutations[0].apply(c.constants)).ok
+
+
+def test_decaying_bias_matches_direct_fixed_point() -> None:
+    import torch
+
+    from boundbook.chapters.decentralised_streaming import experiment as E
+
+    W = torch.as_tensor(_ring_W(6))
+    z = torch.randn(3, 5, 6, dtype=torch.float64)
+    got = E.decaying_bias(W, z, 0.3, 1.5)
+    J = torch.full((6, 6), 1 / 6, dtype=torch.float64)
+    for tau in range(5):
+        P = E.fixed_point_matrix(W, 0.3 / (tau + 1) ** 0.5, 1.5)
+        want = ((z[:, tau] @ (P - J).T) ** 2).sum(-1)
+        assert torch.allclose(got[:, tau], want, rtol=1e-10)
+    assert E.stationary_start(100, None) == 100
+    assert E.stationary_start(100, 0.95) == 200 and E.stationary_start(100, 0.99) == 1000

@@ -32,6 +32,7 @@ noise draws :math:`w` (common random numbers); intervals: percentile bootstrap o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -134,7 +135,9 @@ def mode_moments(W: np.ndarray, means: np.ndarray, alpha: float, a: float, K: in
 @dataclass(frozen=True)
 class StreamRun:
     """One configuration, all seeds: ``e2`` ``(S, T)`` :math:`\\|e_\\tau\\|^2` and ``b2``
-    :math:`\\|b_\\tau\\|^2` for :math:`\\tau = 1..T`; ``avg_bias``: the largest
+    :math:`\\|b_\\tau\\|^2` for :math:`\\tau = 1..T`; ``b2_decay``: the same bias for the
+    fixed point of a *diminishing* step :math:`\\alpha_\\tau = \\alpha/\\sqrt\\tau`
+    (:func:`decaying_bias`, the control of the constant-step bias floor); ``avg_bias``: the largest
     :math:`|\\mathbf 1^\\top b_\\tau|/n` over seeds and times; ``expected_e2``: the exact
     :math:`E\\|e_\\tau\\|^2` (:func:`mode_moments`); ``run``: the toolkit's ``TrackingRun``
     restricted to this configuration's rows (``aimed[:, tau - 1]`` :math:`= \\|e_\\tau\\|`)."""
@@ -144,9 +147,24 @@ class StreamRun:
     heterogeneous: bool
     e2: np.ndarray
     b2: np.ndarray
+    b2_decay: np.ndarray
     avg_bias: float
     expected_e2: np.ndarray
     run: TrackingRun
+
+
+def decaying_bias(W: torch.Tensor, z: torch.Tensor, alpha: float, a: float) -> torch.Tensor:
+    """:math:`\\|(P(\\alpha_\\tau) - J)z_\\tau\\|^2` ``(R, T)`` for the weighted means ``z``
+    ``(R, T, n)`` (``z[:, tau - 1]`` :math:`= z_\\tau`) with the diminishing step
+    :math:`\\alpha_\\tau = \\alpha/\\sqrt\\tau`: in the eigenbasis of :math:`W` the fixed point
+    of the step :math:`\\alpha_\\tau` acts on eigenvalue :math:`\\lambda_k` by
+    :math:`p_k = \\alpha_\\tau a/(1 - \\lambda_k + \\alpha_\\tau a)` (1 on the consensus mode,
+    which :math:`J` removes). The bias of the fixed point only: no DGD run is needed."""
+    lam, V = torch.linalg.eigh(W)
+    steps = alpha / torch.sqrt(torch.arange(1, z.shape[1] + 1, dtype=z.dtype))
+    p = steps[:, None] * a / (1 - lam[None, :] + steps[:, None] * a)  # (T, n)
+    p = torch.where(torch.isclose(lam, torch.ones_like(lam))[None, :], torch.zeros_like(p), p)
+    return ((z @ V) ** 2 * p**2).sum(-1)  # V orthonormal: the norm in the eigenbasis
 
 
 def run_configs(W: torch.Tensor, graph: str, configs: list[tuple[torch.Tensor, np.ndarray,
@@ -167,6 +185,7 @@ def run_configs(W: torch.Tensor, graph: str, configs: list[tuple[torch.Tensor, n
     J = torch.full((n, n), 1.0 / n, dtype=DTYPE)
     b = z[:, :-1] @ (P - J).T
     b2 = (b**2).sum(-1).numpy()
+    b2_decay = decaying_bias(W, z[:, :-1], alpha, a).numpy()
     avg = b.mean(-1).abs()
     out = []
     for j, (_, means, gamma) in enumerate(configs):
@@ -175,11 +194,19 @@ def run_configs(W: torch.Tensor, graph: str, configs: list[tuple[torch.Tensor, n
                           seeds=tuple(range(S)))
         out.append(StreamRun(
             graph=graph, gamma=gamma, heterogeneous=bool(np.any(means != 0)),
-            e2=sub.aimed**2, b2=b2[rows], avg_bias=float(avg[rows].max()),
+            e2=sub.aimed**2, b2=b2[rows], b2_decay=b2_decay[rows],
+            avg_bias=float(avg[rows].max()),
             expected_e2=mode_moments(W.numpy(), means, alpha, a, K, noise,
                                      weights(T1 - 1, gamma)),
             run=sub))
     return out
+
+
+def stationary_start(t0: int, gamma: float | None, memories: int = 10) -> int:
+    """The first time of a run's fit window: ``t0`` under uniform weights, and under
+    discounting ``max(t0, memories/(1 - gamma))`` (ten memory lengths of the weighted means,
+    the burn-in principle of the floor measurement)."""
+    return t0 if gamma is None else max(t0, int(math.ceil(memories / (1 - gamma) - 1e-9)))
 
 
 def fit_times(t0: int, steps: int, points: int = 40) -> np.ndarray:

@@ -100,3 +100,24 @@ def plot_bound(measured: Mapping[str, Any]) -> Figure:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def plot_bias_steps(result: Any) -> Figure:
+    """Seed-RMS of the per-agent bias :math:`\\|Pz - \\mathbf 1x^\\star\\|` of the fixed point,
+    uniform weights and every discount, per graph: constant step (solid) against the
+    diminishing step :math:`\\alpha/\\sqrt t` on the same weighted means (dashed)."""
+    fig = Figure(figsize=(10, 3.6))
+    t = np.arange(1, result.steps + 1)
+    for i, g in enumerate(result.graphs):
+        ax = fig.add_subplot(1, len(result.graphs), i + 1)
+        for j, r in enumerate((g.uniform, *g.discounted)):
+            lab = "uniform" if r.gamma is None else f"gamma={r.gamma:g}"
+            ax.loglog(t, np.sqrt(r.b2.mean(0)), color=f"C{j}", lw=1, label=lab)
+            ax.loglog(t, np.sqrt(r.b2_decay.mean(0)), color=f"C{j}", ls="--", lw=1)
+        ax.axvline(result.fit_t0, color="grey", lw=0.5)
+        ax.set_xlabel("time t")
+        ax.set_ylabel("seed RMS of the bias")
+        ax.set_title(f"{g.graph}: constant step (solid), alpha/sqrt(t) (dashed)", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

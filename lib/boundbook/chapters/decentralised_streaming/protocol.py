@@ -22,6 +22,12 @@ READS: dict[str, tuple[str, ...]] = {
                                  "gammas", "graphs", "noise", "sympy_matches"),
     "dstream-heterogeneity-bias": ("avg_bias", "control_slopes", "control_slopes_interval",
                                    "graphs", "max_bias", "slopes", "slopes_interval"),
+    "dstream-floor-controlled-by-discount": ("control_labels", "control_slopes",
+                                             "control_slopes_interval", "floors",
+                                             "floors_interval", "gammas", "graphs", "labels",
+                                             "slopes", "slopes_interval"),
+    "dstream-bias-floor-both-weightings": ("control_slopes", "control_slopes_interval",
+                                           "labels", "levels", "slopes", "slopes_interval"),
     "dstream-bias-bound": ("G", "a", "alpha", "bias", "equality", "graph", "lambda2",
                            "sympy_matches"),
 }
@@ -78,13 +84,19 @@ def measurements(result: Result, derived: Any) -> dict[str, dict[str, Any]]:
         fit_times,
         floor,
         slope_with_interval,
+        stationary_start,
     )
 
     times = fit_times(result.fit_t0, result.steps)
     graphs = [g.graph for g in result.graphs]
 
-    def slopes(runs: list[Any], key: str) -> tuple[list[float], list[list[float]]]:
-        fits = [slope_with_interval(getattr(r, key), times) for r in runs]
+    def slopes(runs: list[Any], key: str, own: bool = False
+               ) -> tuple[list[float], list[list[float]]]:
+        """Fits on ``[fit_t0, T]``, or (``own``) on each run's stationary window
+        :func:`stationary_start`."""
+        fits = [slope_with_interval(getattr(r, key), fit_times(
+            stationary_start(result.fit_t0, r.gamma), result.steps) if own else times)
+            for r in runs]
         return [s for s, _ in fits], [list(iv) for _, iv in fits]
 
     e_s, e_iv = slopes([g.uniform for g in result.graphs], "e2")
@@ -94,6 +106,13 @@ def measurements(result: Result, derived: Any) -> dict[str, dict[str, Any]]:
     floors = [[floor(d, result.burn_in) for d in g.discounted] for g in result.graphs]
     ok = bool(derived.all_match)
     inst = result.bound
+    disc = [d for g in result.graphs for d in g.discounted]  # every discount, as planned
+    de_s, de_iv = slopes(disc, "e2", own=True)
+    both = [r for g in result.graphs for r in (g.uniform, *g.discounted)]
+    bb_s, bb_iv = slopes(both, "b2", own=True)
+    bd_s, bd_iv = slopes(both, "b2_decay", own=True)
+    label = lambda r: f"{r.graph}, " + ("uniform" if r.gamma is None  # noqa: E731
+                                        else f"gamma={r.gamma:g}")
     return {
         "dstream-fixed-point-rate": {
             "graphs": graphs, "slopes": e_s, "slopes_interval": e_iv,
@@ -114,6 +133,17 @@ def measurements(result: Result, derived: Any) -> dict[str, dict[str, Any]]:
             + [g.homogeneous.avg_bias for g in result.graphs],
             "max_bias": [float(g.uniform.b2.max() ** 0.5) for g in result.graphs]
             + [float(g.homogeneous.b2.max() ** 0.5) for g in result.graphs]},
+        "dstream-floor-controlled-by-discount": {
+            "graphs": graphs, "gammas": list(result.gammas),
+            "labels": [label(d) for d in disc], "slopes": de_s, "slopes_interval": de_iv,
+            "control_labels": [label(g.uniform) for g in result.graphs],
+            "control_slopes": e_s, "control_slopes_interval": e_iv,
+            "floors": [[f for f, _ in row] for row in floors],
+            "floors_interval": [[list(iv) for _, iv in row] for row in floors]},
+        "dstream-bias-floor-both-weightings": {
+            "labels": [label(r) for r in both], "slopes": bb_s, "slopes_interval": bb_iv,
+            "control_slopes": bd_s, "control_slopes_interval": bd_iv,
+            "levels": [float(r.b2[:, -1].mean() ** 0.5) for r in both]},
         "dstream-bias-bound": {
             "graph": [b.graph for b in inst], "alpha": [b.alpha for b in inst],
             "a": result.a, "bias": [b.bias for b in inst], "G": [b.G for b in inst],
@@ -153,6 +183,13 @@ def findings(evaluations: Sequence[Any], result: Result,
     margins, eq = bias_bound_margins(measured["dstream-bias-bound"], 1.0, 1.0)
     out["ds_bound_slack"] = plain(f"{100 * min(margins):.1f}%")
     out["ds_bound_equality"] = plain(f"{max(abs(x) for x in eq):.1e}")
+    fe = measured["dstream-floor-controlled-by-discount"]
+    out["ds_floor_exist_slopes"] = plain(", ".join(
+        f"{lab} {x:.3f}" for lab, x in zip(fe["labels"], fe["slopes"], strict=True)))
+    bb = measured["dstream-bias-floor-both-weightings"]
+    out["ds_bias_both_slopes"] = plain(", ".join(f"{x:.3f}" for x in bb["slopes"]))
+    out["ds_bias_decay_slopes"] = plain(", ".join(f"{x:.2f}" for x in bb["control_slopes"]))
+    out["ds_bias_levels"] = plain(", ".join(f"{x:.2f}" for x in bb["levels"]))
     out["ds_n_seeds"] = plain(result.n_seeds)
     out["ds_steps"] = plain(result.steps)
     return out

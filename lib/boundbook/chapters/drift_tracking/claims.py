@@ -217,6 +217,7 @@ TEXTBOOK = Source("textbook", "not read here: Nesterov 2004, Sec. 2.1 (the contr
 CLAIMS = (
     Claim(
         id="drift-bound",
+        builds_on=("gdc-quadratic-factor",),
         title="GD tracks a minimiser drifting by delta per step within delta/(1 - q)",
         statement=r"\|c_{t+1} - c_t\| \le \delta,\ e_0 = 0 \Rightarrow \|x_t - c_t\| \le "
                   r"\frac{\delta}{1 - q},\ \|x_{t+1} - c_t\| \le \frac{q\,\delta}{1 - q},\ "
@@ -281,6 +282,7 @@ $\eta = 1/a$, where the second vanishes.""",
     ),
     Claim(
         id="drift-rw-best-step",
+        builds_on=("drift-rw-mse",),
         title="The step that minimises the random-walk tracking error",
         statement=r"\eta^\star = \frac{2\sigma}{a\sigma + \sqrt{a^2\sigma^2 + 4 s^2}}"
                   r"\ \ (= 1/a \text{ when } s = 0)",

@@ -16,7 +16,10 @@ sympy for small symbolic dimensions). Derived:
   diagonal :math:`R`; for a symbolic :math:`\\beta` the covariance difference vanishes only at
   :math:`\\beta = 1`;
 - :func:`contraction_identity`: in the natural parameters every step contracts the distance to
-  the posterior exactly by :math:`1 - \\beta`, from any iterate (scalar case, symbolic).
+  the posterior exactly by :math:`1 - \\beta`, from any iterate (scalar case, symbolic);
+- :func:`quartic_moments`: for the nonlinear (squared-range) measurement, the Gaussian
+  expectations the nonlinear experiment uses, and Bonnet's and Price's identities, so that the
+  exact NANO map's fixed points are the stationary points of :math:`J`.
 """
 
 from __future__ import annotations
@@ -136,13 +139,111 @@ def contraction_identity() -> ContractionIdentity:
 
 
 @dataclass(frozen=True)
-class Derived:
-    kalman: KalmanIdentity
-    contraction: ContractionIdentity
+class QuarticMoments:
+    """The squared-range measurement :math:`\\ell(x) = (y - \\|x\\|^2)^2/(2R)`, :math:`x \\in
+    \\mathbb R^2`, under :math:`q = N(m, \\Sigma)`, :math:`\\Sigma = LL^\\top` (symbolic):
+
+    - ``closed_forms``: :math:`E_q[\\ell]`, :math:`E_q[\\nabla\\ell]`, :math:`E_q[\\nabla^2\\ell]`
+      computed from :math:`x = m + Lz` by expanding in :math:`z` and replacing each monomial by
+      its standard-normal moment, minus the closed forms of
+      :mod:`boundbook.chapters.kalman_natural_gradient.nonlinear`: zero;
+    - ``bonnet``: :math:`\\partial E_q[\\ell]/\\partial m - E_q[\\nabla\\ell] = 0`;
+    - ``price``: :math:`\\partial E_q[\\ell]/\\partial\\Sigma - \\tfrac12E_q[\\nabla^2\\ell] = 0`
+      (entrywise, the off-diagonal entry counted once per side);
+    - ``kl``: :math:`\\partial\\mathrm{KL}/\\partial\\Sigma = \\tfrac12(\\Sigma_0^{-1} -
+      \\Sigma^{-1})` and :math:`\\partial\\mathrm{KL}/\\partial m = \\Sigma_0^{-1}(m - m_0)`.
+
+    Together: the fixed points of the unit NANO step with the exact expected Hessian
+    (:math:`\\Sigma^{-1} = \\Sigma_0^{-1} + E_q[\\nabla^2\\ell]`, :math:`E_q[\\nabla\\ell] +
+    \\Sigma_0^{-1}(m - m_0) = 0`) are exactly the stationary points of :math:`J`. The
+    Gauss-Newton term differs from :math:`E_q[\\nabla^2\\ell]` by ``gn_gap`` =
+    :math:`(2s/R)I`, :math:`s = \\|m\\|^2 + \\operatorname{tr}\\Sigma - y`: its fixed points are
+    stationary points of :math:`J` only where :math:`s = 0`."""
+
+    closed_forms: tuple[bool, bool, bool]
+    bonnet: bool
+    price: bool
+    kl: bool
+    gn_gap: sp.Expr
 
     @property
     def matches(self) -> bool:
-        return self.kalman.matches and self.contraction.matches
+        return all(self.closed_forms) and self.bonnet and self.price and self.kl
+
+
+def _gauss_expect(expr: sp.Expr, z: tuple[sp.Symbol, ...]) -> sp.Expr:
+    """:math:`E[expr]` for independent standard normals ``z`` (expr polynomial in z)."""
+    poly = sp.Poly(sp.expand(expr), *z)
+    out = sp.Integer(0)
+    for powers, coeff in poly.terms():
+        mom = sp.Integer(1)
+        for k in powers:
+            mom *= 0 if k % 2 else sp.factorial2(k - 1)
+        out += coeff * mom
+    return sp.expand(out)
+
+
+@cache
+def quartic_moments() -> QuarticMoments:
+    m1, m2, y, l21, m01, m02 = sp.symbols("m1 m2 y l21 m01 m02", real=True)
+    l11, l22, R = sp.symbols("l11 l22 R", positive=True)
+    z = sp.symbols("z1 z2", real=True)
+    m = sp.Matrix([m1, m2])
+    L = sp.Matrix([[l11, 0], [l21, l22]])
+    P = L * L.T
+    x = m + L * sp.Matrix(z)
+    xs = sp.symbols("x1 x2", real=True)
+    X = sp.Matrix(xs)
+    ell = (y - (X.T * X)[0]) ** 2 / (2 * R)
+    gl = sp.Matrix([sp.diff(ell, v) for v in xs])
+    hl = sp.hessian(ell, xs)
+    sub = dict(zip(xs, x, strict=True))
+    E = lambda e: _gauss_expect(e.subs(sub), z)  # noqa: E731
+    s = (m.T * m)[0] + P.trace() - y
+    El_cf = (s**2 + 2 * (P * P).trace() + 4 * (m.T * P * m)[0]) / (2 * R)
+    g_cf = (2 / R) * (s * m + 2 * P * m)
+    gn = (4 / R) * (P + m * m.T)
+    h_cf = gn + (2 * s / R) * sp.eye(2)
+    El = E(ell)
+    ok = (sp.simplify(El - El_cf) == 0,
+          all(sp.simplify(E(gl[i]) - g_cf[i]) == 0 for i in range(2)),
+          all(sp.simplify(E(hl[i, j]) - h_cf[i, j]) == 0 for i in range(2) for j in range(2)))
+    # Bonnet and Price on the closed form written in the entries of a symmetric Sigma
+    p11, p12, p22 = sp.symbols("p11 p12 p22", real=True)
+    Ps = sp.Matrix([[p11, p12], [p12, p22]])
+    ss = (m.T * m)[0] + Ps.trace() - y
+    f = (ss**2 + 2 * (Ps * Ps).trace() + 4 * (m.T * Ps * m)[0]) / (2 * R)
+    gs = (2 / R) * (ss * m + 2 * Ps * m)
+    hs = (4 / R) * (Ps + m * m.T) + (2 * ss / R) * sp.eye(2)
+    bonnet = all(sp.simplify(sp.diff(f, v) - gs[i]) == 0 for i, v in enumerate((m1, m2)))
+    price = (sp.simplify(sp.diff(f, p11) - hs[0, 0] / 2) == 0
+             and sp.simplify(sp.diff(f, p22) - hs[1, 1] / 2) == 0
+             and sp.simplify(sp.diff(f, p12) - hs[0, 1]) == 0)
+    # KL(N(m, Sigma) || N(m0, Sigma0)) with a diagonal prior (enough for the derivative form)
+    a0, b0 = sp.symbols("a0 b0", positive=True)
+    P0 = sp.diag(a0, b0)
+    d = m - sp.Matrix([m01, m02])
+    kl = ((P0.inv() * Ps).trace() + (d.T * P0.inv() * d)[0] - 2 + sp.log(P0.det())
+          - sp.log(Ps.det())) / 2
+    want = (P0.inv() - Ps.inv()) / 2
+    kl_ok = (sp.simplify(sp.diff(kl, p11) - want[0, 0]) == 0
+             and sp.simplify(sp.diff(kl, p22) - want[1, 1]) == 0
+             and sp.simplify(sp.diff(kl, p12) - 2 * want[0, 1]) == 0
+             and all(sp.simplify(sp.diff(kl, v) - (P0.inv() * d)[i]) == 0
+                     for i, v in enumerate((m1, m2))))
+    gap = sp.simplify((hs - ((4 / R) * (Ps + m * m.T)))[0, 0])
+    return QuarticMoments(closed_forms=ok, bonnet=bonnet, price=price, kl=kl_ok, gn_gap=gap)
+
+
+@dataclass(frozen=True)
+class Derived:
+    kalman: KalmanIdentity
+    contraction: ContractionIdentity
+    quartic: QuarticMoments
+
+    @property
+    def matches(self) -> bool:
+        return self.kalman.matches and self.contraction.matches and self.quartic.matches
 
     def table(self) -> list[tuple[str, str]]:
         k, c = self.kalman, self.contraction
@@ -155,8 +256,16 @@ class Derived:
                   else "0"),
                  ("precision distance ratio per step", f"${sp.latex(c.precision_ratio)}$"),
                  ("shift distance ratio per step", f"${sp.latex(c.shift_ratio)}$")]
+        q = self.quartic
+        rows += [("squared range: E[l], E[grad l], E[hess l] - closed forms",
+                  ", ".join("0" if ok else "nonzero" for ok in q.closed_forms)),
+                 ("Bonnet: dE[l]/dm - E[grad l]", "0" if q.bonnet else "nonzero"),
+                 ("Price: dE[l]/dSigma - E[hess l]/2", "0" if q.price else "nonzero"),
+                 ("KL derivatives in (m, Sigma)", "as stated" if q.kl else "differ"),
+                 ("E[hess l] - Gauss-Newton term (diagonal entry)", f"${sp.latex(q.gn_gap)}$")]
         return rows
 
 
 def derive() -> Derived:
-    return Derived(kalman=kalman_identity(), contraction=contraction_identity())
+    return Derived(kalman=kalman_identity(), contraction=contraction_identity(),
+                   quartic=quartic_moments())

@@ -52,3 +52,56 @@ def plot_contraction(contr: Any) -> Figure:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def plot_positive_definite(pd: Any) -> Figure:
+    """Per nonlinear instance, the smallest eigenvalue of the precision relative to the
+    prior's over the unit steps from the prior (up to the first loss), both forms of the
+    expected Hessian, sorted; zero marked."""
+    fig = Figure(figsize=(6, 3.4))
+    ax = fig.add_subplot()
+    for form, c in (("gauss-newton", "C0"), ("exact", "C3")):
+        v = np.sort(pd.min_eig[form])
+        ax.plot(np.arange(v.size), v, ".", ms=2, color=c,
+                label=f"{form}: {pd.lost(form)} of {pd.n} lose positive definiteness")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set_xlabel("instance (sorted)")
+    ax.set_ylabel("min eig of prior-scaled precision")
+    ax.set_title(f"{pd.iterations} unit NANO steps from the prior, squared-range measurement",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_local(local: Any) -> Figure:
+    """Left: the spectral radius of the exact NANO map's Jacobian at each local minimiser of
+    J, per step size (1: local convergence below the line). Right: distance to the minimiser
+    along unit steps from starts 10% away, exact form (split by radius) and Gauss-Newton."""
+    fig = Figure(figsize=(10, 3.6))
+    ax, bx = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for i, b in enumerate(local.steps):
+        r = np.sort(local.radius[b])
+        ax.plot(np.arange(r.size), r, ".", ms=3, color=f"C{i}", label=f"step {b:g}")
+    ax.axhline(1, color="k", lw=0.8)
+    ax.set_xlabel("local minimiser (sorted)")
+    ax.set_ylabel("spectral radius of the NANO map")
+    ax.legend(fontsize=7)
+    k = np.arange(local.iterations + 1)
+    unit = local.radius[1.0]
+    d = np.minimum(local.distance["exact"], 1e6)
+    for sel, c, lab in ((unit < 1, "C0", "exact, radius < 1"), (unit >= 1, "C3",
+                                                                 "exact, radius >= 1")):
+        for j, row in enumerate(d[sel][:30]):
+            bx.semilogy(k, np.maximum(row, 1e-16), color=c, lw=0.5, alpha=0.6,
+                        label=lab if j == 0 else None)
+    for j, row in enumerate(local.distance["gauss-newton"][:30]):
+        bx.semilogy(k, np.maximum(row, 1e-16), color="C2", lw=0.5, alpha=0.6,
+                    label="Gauss-Newton" if j == 0 else None)
+    bx.set_xlabel("unit step k")
+    bx.set_ylabel("distance to q* / initial")
+    bx.set_title("first 30 minimisers of each group", fontsize=9)
+    bx.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -148,6 +148,7 @@ MODEL = (r"online regression $y_t = a_t\theta^\star_t + \varepsilon_t$, $a_t = \
 CLAIMS = (
     Claim(
         id="lrs-optimal-wins",
+        builds_on=("drift-rw-mse",),
         title="the Riccati schedule has the least dynamic regret under drift",
         statement=r"\eta_t = v_t/(m_4 v_t + \sigma^2),\ v_{t+1} = (1 - 2\eta_t + m_4\eta_t^2)v_t"
                   r" + \eta_t^2\sigma^2 + \delta^2:\ R_T(\eta) \le R_T(\eta')\ \forall \eta'",
@@ -184,6 +185,7 @@ $1/(t+2)$ and a grid of constant steps, on shared draws.""",
     ),
     Claim(
         id="lrs-increase-with-shift",
+        builds_on=("lrs-optimal-wins",),
         title="optimal learning rates increase with the shift rate",
         statement=r"\delta_1 < \delta_2 \Rightarrow \eta^\star_T(\delta_1) < "
                   r"\eta^\star_T(\delta_2),\ \hat\eta_{\rm const}(\delta_1) \le "
