@@ -229,9 +229,11 @@ Let $f_t(x) = \tfrac12 (x - c_t)^\top A (x - c_t)$ with $\mu I \preceq A \preceq
 the learner step $x_{t+1} = x_t - \eta\nabla f_t(x_t)$ before the minimiser moves to $c_{t+1}$,
 with $\|c_{t+1} - c_t\| \le \delta$. With $q = \max(|1 - \eta\mu|, |1 - \eta L|) < 1$ and
 $x_0 = c_0$, for every $t$
+
 $$\|x_t - c_t\| \le \frac{\delta\,(1 - q^t)}{1 - q} \le \frac{\delta}{1 - q}
 \quad\text{(current minimiser)},\qquad
 \|x_{t+1} - c_t\| \le \frac{q\,\delta}{1 - q}\quad\text{(the minimiser the step aimed at)}.$$
+
 Equality holds in the limit for a drift of size $\delta$ along the eigenvector whose multiplier
 $1 - \eta\lambda$ has modulus $q$ (alternating in sign when the multiplier is negative).""",
         source=TEXTBOOK,
@@ -262,8 +264,10 @@ $1 - \eta\lambda$ has modulus $q$ (alternating in sign when the multiplier is ne
 On $f_t(x) = \tfrac a2 (x - c_t)^2$ with $c_{t+1} = c_t + w_t$, $w_t \sim N(0, \sigma^2)$, GD
 with gradient noise $n_t \sim N(0, s^2)$, $x_{t+1} = x_t - \eta(f_t'(x_t) + n_t)$, has for
 $0 < \eta < 2/a$ the stationary mean square errors
+
 $$E(x_t - c_t)^2 = \frac{\eta^2 s^2 + \sigma^2}{\eta a (2 - \eta a)},\qquad
 E(x_{t+1} - c_t)^2 = (1 - \eta a)^2\,E(x_t - c_t)^2 + \eta^2 s^2 .$$
+
 Without gradient noise the first is $\sigma^2/(\eta a(2 - \eta a))$, smallest ($\sigma^2$) at
 $\eta = 1/a$, where the second vanishes.""",
         source=TEXTBOOK,
@@ -291,7 +295,9 @@ $\eta = 1/a$, where the second vanishes.""",
         text=r"""
 The stationary $E(x_t - c_t)^2$ of the previous statement is minimised over $0 < \eta < 2/a$
 at the positive root of $s^2\eta^2 + a\sigma^2\eta - \sigma^2 = 0$,
+
 $$\eta^\star = \frac{2\sigma}{a\sigma + \sqrt{a^2\sigma^2 + 4s^2}} < \frac1a,$$
+
 which tends to $1/a$ as $s \to 0$; the small-step (continuous-time) approximation
 $(\eta^2 s^2 + \sigma^2)/(2\eta a)$ would put it at $\sigma/s$ instead. The deterministic
 bound $\delta/(1-q)$ is smallest at $\eta = 2/(\mu + L)$, where it is $\delta(\kappa + 1)/2$.""",

@@ -205,12 +205,14 @@ CLAIMS = (
         heading="A natural-gradient step is a Kalman update (Liu et al. 2026, abstract)",
         prf="theorem",
         text=r"""
-Let $q = N(m, \Sigma)$ minimise $J(q) = E_q[\tfrac12 (y - Hx)^\top R^{-1}(y - Hx)]
-+ \mathrm{KL}(q \,\|\, N(m_0, \Sigma_0))$ by natural-gradient descent with step $\beta$ in the
+Let $q = N(m, \Sigma)$ minimise $J(q) = E_q[\tfrac12 (y - Hx)^\top R^{-1}(y - Hx)] +
+\mathrm{KL}(q \,\|\, N(m_0, \Sigma_0))$ by natural-gradient descent with step $\beta$ in the
 natural parameters $(\Sigma^{-1}m, -\tfrac12\Sigma^{-1})$, starting from the prior. One step
 with $\beta = 1$ gives
+
 $$\Sigma_1 = (\Sigma_0^{-1} + H^\top R^{-1}H)^{-1},\qquad
 m_1 = m_0 - \Sigma_1 H^\top R^{-1}(Hm_0 - y),$$
+
 which is the Kalman measurement update: with $K = \Sigma_0 H^\top(H\Sigma_0H^\top + R)^{-1}$,
 $m_1 = m_0 + K(y - Hm_0)$ and $\Sigma_1 = (I - KH)\Sigma_0$. Steps $\beta \ne 1$, the Euclidean
 gradient and a unit natural step taken in the coordinates $(m, \Sigma)$ do not give it.""",

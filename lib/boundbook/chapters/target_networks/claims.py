@@ -170,7 +170,9 @@ transitions $P$, $M = \Phi^\top D\Phi$ and $B = \Phi^\top DP\Phi$: $k$ gradient 
 $\alpha$ on $\tfrac12\|\Phi\omega - (R + \gamma P\Phi\bar\omega)\|_D^2$ from
 $\omega = \bar\omega$, followed by the copy $\bar\omega \leftarrow \omega$, are the affine map
 $\bar\omega \mapsto A_k\bar\omega + b_k$ with
+
 $$A_k = (I - \alpha M)^k + \big(I - (I - \alpha M)^k\big)M^{-1}\gamma B .$$
+
 $k = 1$ is expected semi-gradient TD(0), $A_1 = I + \alpha(\gamma B - M)$; $k \to \infty$
 (with $|1 - \alpha\lambda(M)| < 1$) is fitted evaluation, $M^{-1}\gamma B$. The iteration
 converges from every start iff $\rho(A_k) < 1$.""",
