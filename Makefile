@@ -20,13 +20,15 @@ venv: $(STAMP)
 book: venv
 	$(BIN)/boundbook build
 
-# Headless Chromium for the browser tests (Debian's package; needs root for apt-get).
+# Headless Chromium and its WebDriver for the browser tests (Debian's chromium and
+# chromium-driver; needs root for apt-get). Without them the browser tests skip, saying why.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-	      || echo "make: could not install chromium; browser tests will be skipped"; \
-	  else echo "make: chromium missing and not root; browser tests will be skipped"; fi; }
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver) >/dev/null 2>&1 \
+	      || echo "make: could not install chromium/chromium-driver; browser tests will be skipped"; \
+	  else echo "make: chromium or chromedriver missing and not root; browser tests will be skipped"; fi; }
 
 test: venv browser
 	$(BIN)/ruff check .
@@ -37,3 +39,11 @@ lint: venv
 
 clean:
 	rm -rf _build
+
+# Ratio benchmarks (benchmarks/run.py, under ten minutes on two cores): benchmarks/results.json,
+# then book/performance.md and its figure. PyHessian and curvlinops are benchmark-only.
+.PHONY: bench
+bench: venv
+	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt -c requirements.txt
+	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/report.py

@@ -7,6 +7,9 @@ Public entry points (imported lazily, so the CLI starts without loading torch):
 - ``directional_logit_derivatives(model, x, v)``: a = J_z v for a batch, from one JVP;
 - ``sharpness(loss_fn, params)``: the largest Hessian eigenvalue (Lanczos on HVPs), with
   ``hessian_spectrum`` for the top k and the HVP count;
+- ``hutchinson_trace(loss_fn, params)``: the Hessian's trace (Rademacher probes) with its
+  standard error; ``spectral_density(loss_fn, params)``: its spectral density by stochastic
+  Lanczos quadrature;
 - ``critical_step(sharpness)``: 2 / lambda_max, GD's stable-step limit on a quadratic (derived
   in ``boundbook.symbolic.quadratic``, with the SAM and momentum edges);
 - ``step_size_sweep``: a vmapped sweep over step sizes with divergence recorded as data;
@@ -35,6 +38,8 @@ _EXPORTS = {
     "sharpness": "boundbook.numeric.hessian",
     "hessian_spectrum": "boundbook.numeric.hessian",
     "preconditioned_sharpness": "boundbook.numeric.hessian",
+    "hutchinson_trace": "boundbook.numeric.trace",
+    "spectral_density": "boundbook.numeric.density",
     "critical_step": "boundbook.symbolic.quadratic",
     "sam_edge": "boundbook.symbolic.quadratic",
     "ema_momentum_edge": "boundbook.symbolic.quadratic",
