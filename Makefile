@@ -42,8 +42,13 @@ clean:
 
 # Ratio benchmarks (benchmarks/run.py, under ten minutes on two cores): benchmarks/results.json,
 # then book/performance.md and its figure. PyHessian and curvlinops are benchmark-only.
-.PHONY: bench
+.PHONY: bench bench-sweep
 bench: venv
 	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt -c requirements.txt
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/report.py
+
+# A sweep of 8 seeds on 2 Dask workers against the same runs one after another (about 3 min).
+bench-sweep: venv
+	$(BIN)/python benchmarks/bench_sweep.py --results benchmarks/results.json
 	$(BIN)/python benchmarks/report.py

@@ -10,7 +10,8 @@ to ``--json`` if given.
 On two cores the ceiling is 2x: every run is CPU-bound, so two workers can at best halve the
 time; kernel start-up (about 1-2 s a run, in both arms), the cluster's start (a few seconds,
 sweep only) and a serial run's own use of both cores (torch's intra-op threads) lower it.
-Run: ``.venv/bin/python benchmarks/bench_sweep.py [--chapter gfs_sharpness] [--seeds 8]``.
+Run: ``make bench-sweep`` (``benchmarks/bench_sweep.py --results benchmarks/results.json``, then
+``benchmarks/report.py``); about three minutes, apart from ``make bench``'s ten.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--results", type=Path, default=None,
+                    help="merge the ratio into this results.json (group 'sweeps')")
     args = ap.parse_args()
     os.environ.pop("BOUNDBOOK_RECORDS", None)
     from boundbook.core.chapter import get
@@ -61,7 +64,24 @@ def main() -> int:
           f"{sweep:.1f} s: {serial / sweep:.2f}x faster ({os.cpu_count()} CPUs)")
     if args.json:
         args.json.write_text(json.dumps(out) + "\n")
+    if args.results:
+        merge(args.results, out)
     return 0
+
+
+def merge(results: Path, out: dict) -> None:
+    """Add (or replace) the sweep's record in ``results.json``, in its record format."""
+    res = json.loads(results.read_text())
+    r = out["ratio_serial_over_sweep"]
+    name = f"{out['chapter']}: {out['runs']} runs one after another / a sweep on " \
+           f"{out['workers']} workers"
+    record = {"name": name, "group": "sweeps",
+              "meaning": "serial wall time / Dask LocalCluster sweep wall time (one run each; "
+                         f"ceiling {out['cpus']}x on {out['cpus']} cores)",
+              "ratio": {"median": r, "min": r, "max": r, "q1": r, "q3": r},
+              "ratios": [r], "repeats": 1, "config": out}
+    res["records"] = [x for x in res["records"] if x.get("group") != "sweeps"] + [record]
+    results.write_text(json.dumps(res, indent=1) + "\n")
 
 
 if __name__ == "__main__":

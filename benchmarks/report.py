@@ -254,6 +254,14 @@ def write(res: dict) -> str:
         lines.append("")
     lines += ["## The other toolkits", "",
               *simple_table(records, ("stable steps", "directional", "bookkeeping")), ""]
+    if any(r["group"] == "sweeps" for r in records):
+        lines += ["## Sweeps", "",
+                  "Eight quick-mode runs of one chapter through the runner, one after another, "
+                  "against the same runs as one `boundbook sweep` on a Dask `LocalCluster` of "
+                  "two single-threaded workers (`make bench-sweep`). On two cores the ceiling is "
+                  "2x, and a serial run already keeps both cores busy with torch's intra-op "
+                  "threads, so the gain is small here; it grows with cores and workers.", "",
+                  *simple_table(records, ("sweeps",)), ""]
     text = "\n".join(lines)
     PAGE.write_text(text)
     return text

@@ -72,6 +72,29 @@ def levels(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, 
     return {n: depth(n) for n in nodes}
 
 
+def components(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[list[str]]:
+    """The connected groups of claims (edges taken both ways), each in the nodes' order,
+    ordered by their first claim."""
+    link: dict[str, set[str]] = {n: set() for n in nodes}
+    for a, b in edges:
+        link[a].add(b)
+        link[b].add(a)
+    seen: set[str] = set()
+    out = []
+    for n in nodes:
+        if n in seen:
+            continue
+        group, todo = set(), [n]
+        while todo:
+            m = todo.pop()
+            if m not in group:
+                group.add(m)
+                todo += link[m] - group
+        seen |= group
+        out.append([m for m in nodes if m in group])
+    return out
+
+
 def dependency_svg(records: Sequence[Mapping[str, Any]]) -> str:
     """The claims that build on others, and those they build on, layered top-down."""
     verdict = {r["id"]: r["verdict"] for r in records}
@@ -80,19 +103,22 @@ def dependency_svg(records: Sequence[Mapping[str, Any]]) -> str:
     if not nodes:
         return ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>\n')
     lv = levels(nodes, edges)
-    by_level: dict[int, list[str]] = {}
-    for n in nodes:  # book order within a level
-        by_level.setdefault(lv[n], []).append(n)
-    w, h, hgap, vgap = 200, 26, 14, 56
-    cols = max(len(v) for v in by_level.values())
-    width = max(cols * (w + hgap) + hgap, 5 * 110 + 40)
-    height = 40 + len(by_level) * (h + vgap)
+    w, h, hgap, vgap, group_gap = 250, 24, 46, 8, 22
+    depth = max(lv.values()) + 1
+    width = depth * (w + hgap) - hgap + 28
     pos: dict[str, tuple[float, float]] = {}
-    for level, names in sorted(by_level.items()):
-        row_w = len(names) * (w + hgap) - hgap
-        x0 = (width - row_w) / 2
-        for i, n in enumerate(names):
-            pos[n] = (x0 + i * (w + hgap), 36 + level * (h + vgap))
+    top = 36.0
+    for group in components(nodes, edges):  # each connected group in its own band
+        by_level: dict[int, list[str]] = {}
+        for n in group:  # book order within a level
+            by_level.setdefault(lv[n], []).append(n)
+        tallest = max(len(v) for v in by_level.values())
+        for level, names in by_level.items():
+            y0 = top + (tallest - len(names)) * (h + vgap) / 2
+            for i, n in enumerate(names):
+                pos[n] = (14 + level * (w + hgap), y0 + i * (h + vgap))
+        top += tallest * (h + vgap) + group_gap
+    height = int(top)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
            f'viewBox="0 0 {width:.0f} {height}" role="img" aria-label="claim dependencies">',
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
@@ -101,17 +127,17 @@ def dependency_svg(records: Sequence[Mapping[str, Any]]) -> str:
     out += _legend(14, 8)
     for a, b in edges:
         (xa, ya), (xb, yb) = pos[a], pos[b]
-        x1, y1, x2, y2 = xa + w / 2, ya + h, xb + w / 2, yb - 2
-        mid = (y1 + y2) / 2
-        out.append(f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} '
-                   f'{x2:.1f},{y2:.1f}" fill="none" stroke="#57606a" stroke-width="1.2" '
+        x1, y1, x2, y2 = xa + w, ya + h / 2, xb - 2, yb + h / 2
+        mid = (x1 + x2) / 2
+        out.append(f'<path d="M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} '
+                   f'{x2:.1f},{y2:.1f}" fill="none" stroke="#57606a" stroke-width="1.1" '
                    'marker-end="url(#arrow)"/>')
     for n in nodes:
         x, y = pos[n]
         colour = COLOURS.get(verdict[n], "#8c959f")
         out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w}" height="{h}" rx="5" '
                    f'fill="{colour}"><title>{escape(n)}: {verdict[n]}</title></rect>')
-        out.append(f'<text x="{x + w / 2:.1f}" y="{y + 17:.1f}" font-size="11.5" fill="white" '
+        out.append(f'<text x="{x + w / 2:.1f}" y="{y + 16:.1f}" font-size="11.5" fill="white" '
                    f'text-anchor="middle" {FONT}>{escape(n)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
