@@ -87,7 +87,9 @@ def _order_outcome(m: Mapping[str, Any], k: Mapping[str, Any], xs: str, eta: str
     separated = lo1 > hi0 if d > 0 else hi1 < lo0
     overlap = not (lo1 > hi0 or hi1 < lo0)
     ok = exact_ok and mono and separated and bool(m["sympy_matches"])
-    return Outcome(ok, exact[-1] / exact[0], bests[-1] / bests[0], interval=(lo1, hi1),
+    # the interval of the measured last-to-first ratio, from the two steps' intervals
+    ratio_iv = (lo1 / hi0, hi1 / lo0) if lo0 > 0 and hi0 > 0 else (lo1, hi1)
+    return Outcome(ok, exact[-1] / exact[0], bests[-1] / bests[0], interval=ratio_iv,
                    undecided=exact_ok and mono and overlap,
                    note=f"along {xs} = {_fmt(m[xs])}: optimal step at T {_fmt(exact)} (exact), "
                         f"best constant step {_fmt(bests)} (simulated; first and last "
