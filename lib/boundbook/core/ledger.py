@@ -210,8 +210,17 @@ def load_records(records_dir: Path | None = None) -> list[dict[str, Any]]:
 
 
 def _interval(record: dict[str, Any]) -> str:
+    """The 95% interval beside the measured value. Some checks decide on a statistic other
+    than the one they report (a worst case reported, a share of seeds decided): their interval
+    does not contain the measured value and is labelled as such (the record's note names it)."""
     iv = record.get("interval")
-    return "" if not iv else f" (95% CI {iv[0]}–{iv[1]})"
+    if not iv:
+        return ""
+    m = record.get("measured")
+    if isinstance(m, (int, float)) and not isinstance(m, bool) and not \
+            min(iv) <= m <= max(iv):
+        return f" (95% CI of the decision statistic {iv[0]}–{iv[1]}; see the note)"
+    return f" (95% CI {iv[0]}–{iv[1]})"
 
 
 VERDICTS_TEXT = (
