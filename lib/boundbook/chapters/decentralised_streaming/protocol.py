@@ -47,20 +47,35 @@ class Settings:
     mode: str
     seed: int
     graphs: tuple[str, ...]
+    """Communication graphs run (names, e.g. ring, complete)."""
     n_agents: int
+    """Number of agents on each graph."""
     a: float
+    """Curvature of each agent's quadratic loss."""
     alpha: float
+    """DGD step size."""
     K: int
+    """DGD updates per time step."""
     noise: float
+    """Std of each agent's sample noise."""
     heterogeneity: float
+    """Std of the agent means (drawn once)."""
     means_seed: int
+    """Seed of the one draw of the agent means."""
     gammas: tuple[float, ...]
+    """Discount factors of the discounted weighting."""
     steps: int
+    """Time steps per run."""
     n_seeds: int
+    """Seeds per run, shared by every configuration of a graph."""
     fit_t0: int
+    """First time step of the slope fit window [fit_t0, steps]."""
     burn_in: int
+    """Time steps dropped before measuring the discounted floor."""
     bound_alphas: tuple[float, ...]
+    """DGD steps at which the bias bound is checked."""
     bound_draws: int
+    """Random heterogeneity vectors per step and graph for the bias bound."""
 
 
 def settings(mode: str, seed: int) -> Settings:

@@ -40,26 +40,45 @@ class Settings:
     seed: int
     # deterministic drift
     mu: float
+    """Smallest curvature (strong convexity) of the drift quadratics."""
     delta: float
+    """Distance the minimiser moves per step in the deterministic drift runs."""
     dim: int
+    """Dimension of the deterministic drift quadratics."""
     Ls: tuple[float, ...]
-    step_fractions: tuple[float, ...]  # eta = fraction * 2/L
+    """Largest curvatures L (condition numbers L/mu) of the drift quadratics."""
+    step_fractions: tuple[float, ...]
+    """GD steps as fractions of 2/L (eta = fraction * 2/L)."""
     drift_steps: int
+    """Time steps per deterministic drift run."""
     drift_seeds: int
+    """Seeds per random drift family (the worst case uses one)."""
     # random walk, scalar curvature a
     a: float
+    """Curvature of the scalar random-walk quadratic."""
     sigma: float
+    """Std of the minimiser's Gaussian random-walk increment per step."""
     rw_grad_noise: float
+    """Gradient noise std in the random-walk step sweep."""
     rw_eta_a: tuple[float, ...]
+    """Random-walk step sizes as multiples of 1/a (eta = value / a)."""
     rw_steps: int
+    """Time steps per random-walk run."""
     rw_burn_in: int
+    """Steps dropped before averaging the random-walk squared error."""
     rw_seeds: int
+    """Seeds of the random-walk step sweep."""
     # best step (with gradient noise)
     best_grad_noise: float
-    best_span: tuple[float, float, int]  # geometric grid: (low, high) x the derived step, points
+    """Gradient noise std in the best-step runs."""
+    best_span: tuple[float, float, int]
+    """Geometric step grid: (low, high) factors of the derived best step, points."""
     best_steps: int
+    """Time steps per best-step run."""
     best_burn_in: int
+    """Steps dropped before averaging the best-step squared error."""
     best_seeds: int
+    """Seeds of the best-step grid."""
 
 
 def settings(mode: str, seed: int) -> Settings:

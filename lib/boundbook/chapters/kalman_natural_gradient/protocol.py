@@ -38,19 +38,33 @@ class Settings:
     mode: str
     seed: int
     instances: int
+    """Random linear-Gaussian instances for the Kalman-step identity."""
     max_dim: int
+    """Largest state dimension d of a random instance."""
     steps: tuple[float, ...]
+    """Step sizes at which the identity is checked (1 is the Kalman step)."""
     contraction_instances: int
+    """Random instances for the step-contraction check."""
     contraction_betas: tuple[float, ...]
+    """Step sizes beta of the contraction check."""
     iterations: int
-    nl_instances: int  # nonlinear (squared-range) instances
-    nl_R: float  # measurement noise variance of the nonlinear instances
-    nl_iterations: int  # unit NANO steps from the prior (positive definiteness)
-    nl_steps: tuple[float, ...]  # steps whose map is linearised at the minimisers of J
-    nl_local_iterations: int  # unit steps from the perturbed starts
-    nl_perturbation: float  # distance of the starts from the minimiser (in its own units)
-    nl_warm: int  # Gauss-Newton steps before Newton's method on the fixed-point equation
-    nl_newton: int  # Newton steps on the exact map's fixed-point equation
+    """Iterations per instance and beta in the contraction check."""
+    nl_instances: int
+    """Nonlinear (squared-range) instances."""
+    nl_R: float
+    """Measurement noise variance of the nonlinear instances."""
+    nl_iterations: int
+    """Unit NANO steps from the prior (positive definiteness)."""
+    nl_steps: tuple[float, ...]
+    """Steps whose map is linearised at the minimisers of J."""
+    nl_local_iterations: int
+    """Unit steps from the perturbed starts."""
+    nl_perturbation: float
+    """Relative distance of the starts from the minimiser (0.1 = 10%)."""
+    nl_warm: int
+    """Gauss-Newton steps before Newton's method on the fixed-point equation."""
+    nl_newton: int
+    """Newton steps on the exact map's fixed-point equation."""
 
 
 def settings(mode: str, seed: int) -> Settings:

@@ -39,13 +39,21 @@ class Settings:
     mode: str
     seed: int
     deltas: tuple[float, ...]
+    """Drift levels: std of the target's random-walk increment per step."""
     sigmas: tuple[float, ...]
+    """Label noise stds of the noise control (at the middle drift level)."""
     sigma: float
+    """Label noise std of the drift-level runs."""
     const_range: tuple[float, float]
+    """Range (low, high) of the geometric grid of constant steps."""
     n_const: int
+    """Number of constant steps on the grid."""
     steps: int
+    """Time steps per run."""
     n_seeds: int
+    """Seeds per drift level, shared by every schedule."""
     slope_seeds: int
+    """Seeds per drift level for the error-slope runs."""
 
 
 def settings(mode: str, seed: int) -> Settings:
